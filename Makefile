@@ -1,0 +1,54 @@
+# migrate: schema migrations kept and applied inside PostgreSQL.
+#
+# Two commands for a newcomer (see README.md):
+#   make demo   a throwaway cluster with the example migrations applied
+#   make test   every suite against a throwaway cluster, on a fresh machine
+#
+# The rest is ordinary PGXS: make, make install, make installcheck.
+
+EXTENSION = migrate
+MODULE_big = migrate
+OBJS = \
+	src/migrate.o \
+	src/version_order.o \
+	src/version.o \
+	src/script.o \
+	src/lock.o \
+	src/catalog.o \
+	src/runner.o \
+	src/plan.o \
+	src/sql_api.o
+
+DATA = $(wildcard sql/migrate--*.sql)
+
+# Warnings are errors.  PostgreSQL's own headers trip -Wunused-parameter,
+# -Wsign-compare and -Wmissing-field-initializers, so those stay off.
+PG_CFLAGS = -Wextra -Werror -Wno-unused-parameter -Wno-sign-compare \
+	-Wno-missing-field-initializers
+
+REGRESS = $(sort $(patsubst test/sql/%.sql,%,$(wildcard test/sql/*.sql)))
+REGRESS_OPTS = --inputdir=test --outputdir=test
+
+PG_CONFIG ?= pg_config
+PGXS := $(shell $(PG_CONFIG) --pgxs 2>/dev/null)
+ifeq ($(PGXS),)
+# Without the server headers only the newcomer targets below can work:
+# they install what is missing first.
+all install installcheck:
+	@echo "pg_config --pgxs found nothing: run 'make test' or 'make demo'," \
+	      "which install postgresql-server-dev-15 first" >&2; exit 1
+else
+include $(PGXS)
+endif
+
+EXTRA_CLEAN = test/results test/regression.diffs test/regression.out
+
+.PHONY: test demo demo-stop
+test:
+	scripts/test.sh
+
+demo:
+	scripts/demo.sh
+
+demo-stop:
+	scripts/demo.sh stop

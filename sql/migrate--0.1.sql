@@ -1,0 +1,381 @@
+/* migrate--0.1.sql: install script of migrate 0.1 (unreleased) */
+
+-- complain if script is sourced in psql, rather than via CREATE EXTENSION
+\echo Use "CREATE EXTENSION migrate" to load this file. \quit
+
+/*
+ * Every object is schema-qualified and every operator in a default or a
+ * view is written OPERATOR(schema.op), following the rules for extension
+ * scripts in the PostgreSQL documentation: the script must not depend on
+ * the search_path of whoever runs CREATE EXTENSION.
+ */
+
+/*
+ * The schema belongs to the extension: DROP EXTENSION removes it, and a
+ * schema "migrate" that exists beforehand (someone else's objects under our
+ * name) makes CREATE EXTENSION fail instead of adopting it.  The control
+ * file names pg_catalog as the extension's schema for the same reason.
+ */
+CREATE SCHEMA migrate;
+COMMENT ON SCHEMA migrate IS 'schema migrations kept inside the database';
+
+/*
+ * The version type.  Natural ordering, implemented in C; the text is kept
+ * as written.
+ */
+CREATE TYPE migrate.version;
+
+CREATE FUNCTION migrate.version_in(cstring) RETURNS migrate.version
+	AS 'MODULE_PATHNAME', 'migrate_version_in'
+	LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+CREATE FUNCTION migrate.version_out(migrate.version) RETURNS cstring
+	AS 'MODULE_PATHNAME', 'migrate_version_out'
+	LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+CREATE FUNCTION migrate.version_recv(internal) RETURNS migrate.version
+	AS 'MODULE_PATHNAME', 'migrate_version_recv'
+	LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+CREATE FUNCTION migrate.version_send(migrate.version) RETURNS bytea
+	AS 'MODULE_PATHNAME', 'migrate_version_send'
+	LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+
+CREATE TYPE migrate.version (
+	INPUT = migrate.version_in,
+	OUTPUT = migrate.version_out,
+	RECEIVE = migrate.version_recv,
+	SEND = migrate.version_send,
+	INTERNALLENGTH = VARIABLE,
+	STORAGE = extended
+);
+COMMENT ON TYPE migrate.version IS
+	'migration version: 1-255 characters of [0-9A-Za-z._-], natural ordering';
+
+CREATE FUNCTION migrate.version(text) RETURNS migrate.version
+	AS 'MODULE_PATHNAME', 'migrate_version_from_text'
+	LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+COMMENT ON FUNCTION migrate.version(text) IS
+	'validates text as a version (the implicit cast from text)';
+
+CREATE CAST (text AS migrate.version)
+	WITH FUNCTION migrate.version(text) AS IMPLICIT;
+-- Same representation as text: the text as written.
+CREATE CAST (migrate.version AS text) WITHOUT FUNCTION AS ASSIGNMENT;
+
+CREATE FUNCTION migrate.version_cmp(migrate.version, migrate.version)
+	RETURNS integer
+	AS 'MODULE_PATHNAME', 'migrate_version_cmp'
+	LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE LEAKPROOF;
+COMMENT ON FUNCTION migrate.version_cmp(migrate.version, migrate.version) IS
+	'natural comparison of two versions: -1, 0 or 1';
+CREATE FUNCTION migrate.version_lt(migrate.version, migrate.version)
+	RETURNS boolean
+	AS 'MODULE_PATHNAME', 'migrate_version_lt'
+	LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE LEAKPROOF;
+COMMENT ON FUNCTION migrate.version_lt(migrate.version, migrate.version) IS
+	'implementation of < for versions';
+CREATE FUNCTION migrate.version_le(migrate.version, migrate.version)
+	RETURNS boolean
+	AS 'MODULE_PATHNAME', 'migrate_version_le'
+	LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE LEAKPROOF;
+COMMENT ON FUNCTION migrate.version_le(migrate.version, migrate.version) IS
+	'implementation of <= for versions';
+CREATE FUNCTION migrate.version_eq(migrate.version, migrate.version)
+	RETURNS boolean
+	AS 'MODULE_PATHNAME', 'migrate_version_eq'
+	LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE LEAKPROOF;
+COMMENT ON FUNCTION migrate.version_eq(migrate.version, migrate.version) IS
+	'implementation of = for versions';
+CREATE FUNCTION migrate.version_ne(migrate.version, migrate.version)
+	RETURNS boolean
+	AS 'MODULE_PATHNAME', 'migrate_version_ne'
+	LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE LEAKPROOF;
+COMMENT ON FUNCTION migrate.version_ne(migrate.version, migrate.version) IS
+	'implementation of <> for versions';
+CREATE FUNCTION migrate.version_ge(migrate.version, migrate.version)
+	RETURNS boolean
+	AS 'MODULE_PATHNAME', 'migrate_version_ge'
+	LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE LEAKPROOF;
+COMMENT ON FUNCTION migrate.version_ge(migrate.version, migrate.version) IS
+	'implementation of >= for versions';
+CREATE FUNCTION migrate.version_gt(migrate.version, migrate.version)
+	RETURNS boolean
+	AS 'MODULE_PATHNAME', 'migrate_version_gt'
+	LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE LEAKPROOF;
+COMMENT ON FUNCTION migrate.version_gt(migrate.version, migrate.version) IS
+	'implementation of > for versions';
+CREATE FUNCTION migrate.version_hash(migrate.version) RETURNS integer
+	AS 'MODULE_PATHNAME', 'migrate_version_hash'
+	LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE LEAKPROOF;
+COMMENT ON FUNCTION migrate.version_hash(migrate.version) IS
+	'hash of a version, equal for versions that compare equal';
+CREATE FUNCTION migrate.version_hash_extended(migrate.version, bigint)
+	RETURNS bigint
+	AS 'MODULE_PATHNAME', 'migrate_version_hash_extended'
+	LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE LEAKPROOF;
+COMMENT ON FUNCTION migrate.version_hash_extended(migrate.version, bigint) IS
+	'seeded 64-bit hash of a version, equal for versions that compare equal';
+
+CREATE OPERATOR migrate.< (
+	LEFTARG = migrate.version, RIGHTARG = migrate.version,
+	FUNCTION = migrate.version_lt,
+	COMMUTATOR = OPERATOR(migrate.>), NEGATOR = OPERATOR(migrate.>=),
+	RESTRICT = pg_catalog.scalarltsel, JOIN = pg_catalog.scalarltjoinsel
+);
+CREATE OPERATOR migrate.<= (
+	LEFTARG = migrate.version, RIGHTARG = migrate.version,
+	FUNCTION = migrate.version_le,
+	COMMUTATOR = OPERATOR(migrate.>=), NEGATOR = OPERATOR(migrate.>),
+	RESTRICT = pg_catalog.scalarlesel, JOIN = pg_catalog.scalarlejoinsel
+);
+CREATE OPERATOR migrate.= (
+	LEFTARG = migrate.version, RIGHTARG = migrate.version,
+	FUNCTION = migrate.version_eq,
+	COMMUTATOR = OPERATOR(migrate.=), NEGATOR = OPERATOR(migrate.<>),
+	RESTRICT = pg_catalog.eqsel, JOIN = pg_catalog.eqjoinsel,
+	HASHES, MERGES
+);
+CREATE OPERATOR migrate.<> (
+	LEFTARG = migrate.version, RIGHTARG = migrate.version,
+	FUNCTION = migrate.version_ne,
+	COMMUTATOR = OPERATOR(migrate.<>), NEGATOR = OPERATOR(migrate.=),
+	RESTRICT = pg_catalog.neqsel, JOIN = pg_catalog.neqjoinsel
+);
+CREATE OPERATOR migrate.>= (
+	LEFTARG = migrate.version, RIGHTARG = migrate.version,
+	FUNCTION = migrate.version_ge,
+	COMMUTATOR = OPERATOR(migrate.<=), NEGATOR = OPERATOR(migrate.<),
+	RESTRICT = pg_catalog.scalargesel, JOIN = pg_catalog.scalargejoinsel
+);
+CREATE OPERATOR migrate.> (
+	LEFTARG = migrate.version, RIGHTARG = migrate.version,
+	FUNCTION = migrate.version_gt,
+	COMMUTATOR = OPERATOR(migrate.<), NEGATOR = OPERATOR(migrate.<=),
+	RESTRICT = pg_catalog.scalargtsel, JOIN = pg_catalog.scalargtjoinsel
+);
+
+-- Default classes: ORDER BY, DISTINCT, indexes and hash joins on versions
+-- find them by type, whatever the search_path.
+CREATE OPERATOR CLASS migrate.version_ops
+	DEFAULT FOR TYPE migrate.version USING btree AS
+		OPERATOR 1 migrate.<,
+		OPERATOR 2 migrate.<=,
+		OPERATOR 3 migrate.=,
+		OPERATOR 4 migrate.>=,
+		OPERATOR 5 migrate.>,
+		FUNCTION 1 migrate.version_cmp(migrate.version, migrate.version);
+CREATE OPERATOR CLASS migrate.version_hash_ops
+	DEFAULT FOR TYPE migrate.version USING hash AS
+		OPERATOR 1 migrate.=,
+		FUNCTION 1 migrate.version_hash(migrate.version),
+		FUNCTION 2 migrate.version_hash_extended(migrate.version, bigint);
+
+/*
+ * The catalog.  Only the extension owner has privileges on these tables;
+ * every other role reaches them through the functions below (which do
+ * their bookkeeping as the owner) or through the views (when granted).
+ */
+CREATE SEQUENCE migrate.migration_id_seq;
+CREATE SEQUENCE migrate.event_id_seq;
+CREATE SEQUENCE migrate.run_id_seq;
+COMMENT ON SEQUENCE migrate.run_id_seq IS
+	'run ids: one per call of run, rollback*, baseline';
+
+CREATE TABLE migrate.migration (
+	id bigint NOT NULL
+		DEFAULT pg_catalog.nextval('migrate.migration_id_seq'::pg_catalog.regclass)
+		PRIMARY KEY,
+	project text NOT NULL,
+	kind text NOT NULL,
+	version migrate.version,
+	name text NOT NULL,
+	up text NOT NULL,
+	down text,
+	requires text[] NOT NULL,
+	transactional boolean NOT NULL,
+	checksum text NOT NULL,
+	down_checksum text,
+	registered_at timestamptz NOT NULL,
+	registered_by name NOT NULL,
+	state text NOT NULL,
+	applied_checksum text,
+	last_event bigint,
+	CONSTRAINT migration_kind_check
+		CHECK (kind OPERATOR(pg_catalog.=) ANY (ARRAY['versioned', 'repeatable'])),
+	CONSTRAINT migration_state_check
+		CHECK (state OPERATOR(pg_catalog.=) ANY (ARRAY['pending', 'applied', 'failed'])),
+	CONSTRAINT migration_version_check
+		CHECK ((kind OPERATOR(pg_catalog.=) 'versioned') OPERATOR(pg_catalog.=) (version IS NOT NULL)),
+	CONSTRAINT migration_down_check
+		CHECK (kind OPERATOR(pg_catalog.=) 'versioned' OR down IS NULL)
+);
+ALTER SEQUENCE migrate.migration_id_seq OWNED BY migrate.migration.id;
+CREATE UNIQUE INDEX migration_project_version_key
+	ON migrate.migration (project, version)
+	WHERE kind OPERATOR(pg_catalog.=) 'versioned';
+CREATE UNIQUE INDEX migration_project_name_key
+	ON migrate.migration (project, name)
+	WHERE kind OPERATOR(pg_catalog.=) 'repeatable';
+CREATE INDEX migration_unapplied_idx
+	ON migrate.migration (project)
+	WHERE state OPERATOR(pg_catalog.<>) 'applied';
+COMMENT ON TABLE migrate.migration IS
+	'registered migrations and their current state (read migrate.migrations)';
+COMMENT ON COLUMN migrate.migration.requires IS
+	'requirements, each normalized to project:version';
+COMMENT ON COLUMN migrate.migration.applied_checksum IS
+	'checksum of the up script when it was last applied';
+COMMENT ON COLUMN migrate.migration.last_event IS
+	'the event that set the current state (migrate.event.id)';
+
+CREATE TABLE migrate.event (
+	id bigint NOT NULL
+		DEFAULT pg_catalog.nextval('migrate.event_id_seq'::pg_catalog.regclass)
+		PRIMARY KEY,
+	run_id bigint NOT NULL,
+	project text NOT NULL,
+	version migrate.version,
+	name text NOT NULL,
+	action text NOT NULL,
+	status text NOT NULL,
+	started_at timestamptz NOT NULL,
+	duration_ms double precision NOT NULL,
+	role name NOT NULL,
+	ran_as name,
+	pid integer NOT NULL,
+	txid xid8 NOT NULL,
+	checksum text,
+	sqlstate text,
+	message text,
+	detail text,
+	context text,
+	CONSTRAINT event_action_check
+		CHECK (action OPERATOR(pg_catalog.=) ANY (ARRAY['up', 'down', 'repeat', 'baseline'])),
+	CONSTRAINT event_status_check
+		CHECK (status OPERATOR(pg_catalog.=) ANY (ARRAY['ok', 'failed']))
+);
+ALTER SEQUENCE migrate.event_id_seq OWNED BY migrate.event.id;
+CREATE INDEX event_run_id_idx ON migrate.event (run_id);
+COMMENT ON TABLE migrate.event IS
+	'append-only history of applied, reverted and failed migrations (read migrate.history)';
+
+/*
+ * One row, bumped by every call that changes the catalog, right after it
+ * takes the migration lock.  Under REPEATABLE READ and SERIALIZABLE a
+ * caller whose snapshot predates another caller's commit fails there with
+ * a serialization failure (40001) instead of acting on a stale catalog.
+ * Not dumped: its only row comes from this script.
+ */
+CREATE TABLE migrate.generation (
+	only_row boolean NOT NULL DEFAULT true PRIMARY KEY,
+	generation bigint NOT NULL,
+	CONSTRAINT generation_one_row CHECK (only_row)
+);
+INSERT INTO migrate.generation (generation) VALUES (0);
+COMMENT ON TABLE migrate.generation IS
+	'catalog change counter; detects stale snapshots of concurrent callers';
+
+SELECT pg_catalog.pg_extension_config_dump('migrate.migration', '');
+SELECT pg_catalog.pg_extension_config_dump('migrate.event', '');
+SELECT pg_catalog.pg_extension_config_dump('migrate.migration_id_seq', '');
+SELECT pg_catalog.pg_extension_config_dump('migrate.event_id_seq', '');
+SELECT pg_catalog.pg_extension_config_dump('migrate.run_id_seq', '');
+
+/*
+ * The views users read.
+ */
+CREATE VIEW migrate.migrations AS
+	SELECT m.project, m.version, m.name, m.kind, m.state, m.up, m.down,
+		   m.requires, m.transactional, m.checksum, m.registered_at,
+		   m.registered_by
+	FROM migrate.migration AS m;
+COMMENT ON VIEW migrate.migrations IS
+	'every registered migration, scripts included';
+
+CREATE VIEW migrate.history AS
+	SELECT e.id, e.run_id, e.project, e.version, e.name, e.action, e.status,
+		   e.started_at, e.duration_ms, e.role, e.ran_as, e.pid, e.txid,
+		   e.checksum, e.sqlstate, e.message, e.detail, e.context
+	FROM migrate.event AS e;
+COMMENT ON VIEW migrate.history IS
+	'every applied, reverted, baselined and failed migration, oldest first by id';
+
+/*
+ * The SQL interface.  None of these is STRICT: a NULL where a value is
+ * required is an error (22004), never a silent NULL result.
+ */
+CREATE FUNCTION migrate.register(
+	version text,
+	name text,
+	up text,
+	down text DEFAULT NULL,
+	requires text[] DEFAULT '{}',
+	transactional boolean DEFAULT true,
+	project text DEFAULT 'default')
+RETURNS text
+	AS 'MODULE_PATHNAME', 'migrate_register'
+	LANGUAGE C VOLATILE;
+COMMENT ON FUNCTION migrate.register(text, text, text, text, text[], boolean, text) IS
+	'registers a versioned migration: registered, unchanged or updated';
+
+CREATE FUNCTION migrate.unregister(
+	version text,
+	project text DEFAULT 'default')
+RETURNS void
+	AS 'MODULE_PATHNAME', 'migrate_unregister'
+	LANGUAGE C VOLATILE;
+COMMENT ON FUNCTION migrate.unregister(text, text) IS
+	'removes the registration of a migration that is not applied';
+
+CREATE FUNCTION migrate.run(
+	target text DEFAULT NULL,
+	project text DEFAULT NULL,
+	dry_run boolean DEFAULT false,
+	atomic boolean DEFAULT true,
+	wait boolean DEFAULT true,
+	out_of_order boolean DEFAULT false)
+RETURNS TABLE(run_id bigint, project text, version migrate.version,
+			  name text, action text, status text,
+			  duration_ms double precision, message text)
+	AS 'MODULE_PATHNAME', 'migrate_run'
+	LANGUAGE C VOLATILE ROWS 10;
+COMMENT ON FUNCTION migrate.run(text, text, boolean, boolean, boolean, boolean) IS
+	'applies pending migrations in the caller''s transaction';
+
+CREATE FUNCTION migrate.rollback(
+	steps integer DEFAULT 1,
+	project text DEFAULT 'default',
+	dry_run boolean DEFAULT false,
+	wait boolean DEFAULT true)
+RETURNS TABLE(run_id bigint, project text, version migrate.version,
+			  name text, action text, status text,
+			  duration_ms double precision, message text)
+	AS 'MODULE_PATHNAME', 'migrate_rollback'
+	LANGUAGE C VOLATILE ROWS 1;
+COMMENT ON FUNCTION migrate.rollback(integer, text, boolean, boolean) IS
+	'reverts the newest applied migrations of a project';
+
+CREATE FUNCTION migrate.status(project text DEFAULT NULL)
+RETURNS TABLE(project text, version migrate.version, name text, kind text,
+			  state text, applied_at timestamptz, applied_by name,
+			  duration_ms double precision, has_down boolean,
+			  transactional boolean, requires text[], last_error text)
+	AS 'MODULE_PATHNAME', 'migrate_status'
+	LANGUAGE C STABLE ROWS 100;
+COMMENT ON FUNCTION migrate.status(text) IS
+	'every registered migration with its state; NULL project means all';
+
+CREATE FUNCTION migrate.current_version(project text DEFAULT 'default')
+RETURNS migrate.version
+	AS 'MODULE_PATHNAME', 'migrate_current_version'
+	LANGUAGE C STABLE;
+COMMENT ON FUNCTION migrate.current_version(text) IS
+	'highest applied version of a project, NULL if none';
+
+/*
+ * Privileges: PUBLIC gets nothing.  See README.md, "Privileges", for what a
+ * DBA grants to a deployer role.
+ */
+REVOKE ALL ON SCHEMA migrate FROM PUBLIC;
+REVOKE ALL ON ALL TABLES IN SCHEMA migrate FROM PUBLIC;
+REVOKE ALL ON ALL SEQUENCES IN SCHEMA migrate FROM PUBLIC;
+REVOKE ALL ON ALL FUNCTIONS IN SCHEMA migrate FROM PUBLIC;
+REVOKE ALL ON TYPE migrate.version FROM PUBLIC;

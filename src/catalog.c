@@ -1,0 +1,715 @@
+/*-------------------------------------------------------------------------
+ *
+ * catalog.c
+ *	  Reading and writing migrate's catalog tables.
+ *
+ * This is the only code with SQL that touches the migrate.* tables.  The
+ * caller must be connected to SPI; results are palloc'd in the caller's
+ * current memory context and SPI tuple tables are freed before returning.
+ *
+ * Privileges: every query here runs as the owner of the catalog tables
+ * (the role that created the extension), with SECURITY_LOCAL_USERID_CHANGE
+ * set, the way RI triggers check constraints as the table owner.  So a role
+ * needs no privilege on the tables to register or run migrations, and no
+ * role but the owner can change them except through our functions.
+ *
+ * search_path: every object and operator is schema-qualified, so whatever
+ * the caller or a migration puts on its search_path cannot change what
+ * these queries mean.  Plans are prepared once per backend and kept; the
+ * plan cache re-analyzes them if the extension is dropped and recreated.
+ *
+ * Snapshots: writers pass read_only = false, so under READ COMMITTED every
+ * query takes a fresh snapshot and sees what a caller that held the
+ * migration lock before us committed.  Under REPEATABLE READ and
+ * SERIALIZABLE, migrate_catalog_touch detects a stale snapshot.
+ *
+ *-------------------------------------------------------------------------
+ */
+#include "postgres.h"
+
+#include "access/htup_details.h"
+#include "access/xact.h"
+#include "catalog/namespace.h"
+#include "catalog/pg_class.h"
+#include "catalog/pg_type.h"
+#include "commands/sequence.h"
+#include "executor/spi.h"
+#include "miscadmin.h"
+#include "utils/array.h"
+#include "utils/builtins.h"
+#include "utils/lsyscache.h"
+#include "utils/syscache.h"
+#include "utils/timestamp.h"
+#include "utils/xid8.h"
+
+#include "catalog.h"
+
+#define MIGRATE_SCHEMA "migrate"
+
+/* The columns of migrate.migration that row_to_migration reads, in order. */
+#define MIGRATION_COLUMNS \
+	"id, project, kind, version::pg_catalog.text, name, up, down, requires, " \
+	"transactional, checksum, down_checksum, registered_by, state, " \
+	"applied_checksum, last_event"
+
+/*
+ * Subtransaction id in which this transaction bumped migrate.generation,
+ * or InvalidSubTransactionId if it has not (or that subtransaction was
+ * rolled back).
+ */
+static SubTransactionId touched_in = InvalidSubTransactionId;
+
+static void catalog_xact_callback(XactEvent event, void *arg);
+static void catalog_subxact_callback(SubXactEvent event,
+									 SubTransactionId mySubid,
+									 SubTransactionId parentSubid,
+									 void *arg);
+static Oid	catalog_relid(const char *relname);
+static SPIPlanPtr prepare_cached(SPIPlanPtr *cache, const char *sql,
+								 int nargs, const Oid *argtypes);
+static void catalog_exec(SPIPlanPtr plan, Datum *values, const char *nulls,
+						 bool read_only, long tcount, int expected);
+static Migration *row_to_migration(HeapTuple tuple, TupleDesc tupdesc);
+static List *rows_to_migrations(void);
+static Datum text_or_null(const char *s, char *null);
+static Datum text_list_to_array(List *strings);
+static List *text_array_to_list(Datum array);
+
+/*
+ * migrate_catalog_init
+ *		Called once from _PG_init.
+ */
+void
+migrate_catalog_init(void)
+{
+	RegisterXactCallback(catalog_xact_callback, NULL);
+	RegisterSubXactCallback(catalog_subxact_callback, NULL);
+}
+
+static void
+catalog_xact_callback(XactEvent event, void *arg)
+{
+	if (event == XACT_EVENT_COMMIT || event == XACT_EVENT_ABORT ||
+		event == XACT_EVENT_PARALLEL_COMMIT ||
+		event == XACT_EVENT_PARALLEL_ABORT || event == XACT_EVENT_PREPARE)
+		touched_in = InvalidSubTransactionId;
+}
+
+static void
+catalog_subxact_callback(SubXactEvent event, SubTransactionId mySubid,
+						 SubTransactionId parentSubid, void *arg)
+{
+	if (touched_in != mySubid)
+		return;
+	if (event == SUBXACT_EVENT_COMMIT_SUB)
+		touched_in = parentSubid;
+	else if (event == SUBXACT_EVENT_ABORT_SUB)
+		touched_in = InvalidSubTransactionId;
+}
+
+/*
+ * migrate_catalog_touch
+ *		Bumps the catalog generation once per transaction.  The caller must
+ *		hold the migration lock and be about to change the catalog.
+ *
+ * Every call that changes the catalog does this first.  Under REPEATABLE
+ * READ or SERIALIZABLE, if another transaction changed the catalog after
+ * our snapshot was taken (it held the lock while we waited for it), the
+ * UPDATE fails with a serialization failure (40001): the client retries
+ * with a new snapshot instead of applying a migration twice.
+ */
+void
+migrate_catalog_touch(void)
+{
+	static SPIPlanPtr plan = NULL;
+
+	if (touched_in != InvalidSubTransactionId)
+		return;
+	prepare_cached(&plan,
+				   "UPDATE migrate.generation"
+				   " SET generation = generation OPERATOR(pg_catalog.+) 1",
+				   0, NULL);
+	catalog_exec(plan, NULL, NULL, false, 0, SPI_OK_UPDATE);
+	touched_in = GetCurrentSubTransactionId();
+}
+
+/*
+ * migrate_catalog_next_run_id
+ *		A new run id from migrate.run_id_seq.
+ */
+int64
+migrate_catalog_next_run_id(void)
+{
+	/* The owner has USAGE; the caller need not. */
+	return nextval_internal(catalog_relid("run_id_seq"), false);
+}
+
+/*
+ * migrate_catalog_get
+ *		The versioned migration (project, version), or NULL if none is
+ *		registered.  Versions compare naturally: "1.0" finds "1.00".
+ */
+Migration *
+migrate_catalog_get(const char *project, const char *version)
+{
+	static SPIPlanPtr plan = NULL;
+	Oid			argtypes[2] = {TEXTOID, TEXTOID};
+	Datum		values[2];
+	Migration  *result = NULL;
+
+	prepare_cached(&plan,
+				   "SELECT " MIGRATION_COLUMNS " FROM migrate.migration"
+				   " WHERE kind OPERATOR(pg_catalog.=) 'versioned'"
+				   " AND project OPERATOR(pg_catalog.=) $1"
+				   " AND version OPERATOR(migrate.=) $2::migrate.version",
+				   2, argtypes);
+	values[0] = CStringGetTextDatum(project);
+	values[1] = CStringGetTextDatum(version);
+	catalog_exec(plan, values, NULL, false, 1, SPI_OK_SELECT);
+	if (SPI_processed > 0)
+		result = row_to_migration(SPI_tuptable->vals[0],
+								  SPI_tuptable->tupdesc);
+	SPI_freetuptable(SPI_tuptable);
+	return result;
+}
+
+/*
+ * migrate_catalog_insert
+ *		Adds a new registration, pending, registered now.
+ */
+void
+migrate_catalog_insert(const Migration *m)
+{
+	static SPIPlanPtr plan = NULL;
+	Oid			argtypes[11] = {TEXTOID, TEXTOID, TEXTOID, TEXTOID, TEXTOID,
+	TEXTOID, TEXTARRAYOID, BOOLOID, TEXTOID, TEXTOID, NAMEOID};
+	Datum		values[11];
+	char		nulls[11];
+
+	prepare_cached(&plan,
+				   "INSERT INTO migrate.migration (project, kind, version, name,"
+				   " up, down, requires, transactional, checksum, down_checksum,"
+				   " registered_at, registered_by, state)"
+				   " VALUES ($1, $2, $3::migrate.version, $4, $5, $6, $7, $8, $9,"
+				   " $10, pg_catalog.now(), $11, 'pending')",
+				   11, argtypes);
+	memset(nulls, ' ', sizeof(nulls));
+	values[0] = CStringGetTextDatum(m->project);
+	values[1] = CStringGetTextDatum(m->repeatable ? "repeatable" : "versioned");
+	values[2] = text_or_null(m->version, &nulls[2]);
+	values[3] = CStringGetTextDatum(m->name);
+	values[4] = CStringGetTextDatum(m->up);
+	values[5] = text_or_null(m->down, &nulls[5]);
+	values[6] = text_list_to_array(m->requires);
+	values[7] = BoolGetDatum(m->transactional);
+	values[8] = CStringGetTextDatum(m->checksum);
+	values[9] = text_or_null(m->down_checksum, &nulls[9]);
+	values[10] = DirectFunctionCall1(namein,
+									 CStringGetDatum(m->registered_by));
+	catalog_exec(plan, values, nulls, false, 0, SPI_OK_INSERT);
+}
+
+/*
+ * migrate_catalog_update
+ *		Replaces the registered content of m (found by id), registered now.
+ *		Its state and history stay.
+ */
+void
+migrate_catalog_update(const Migration *m)
+{
+	static SPIPlanPtr plan = NULL;
+	Oid			argtypes[9] = {INT8OID, TEXTOID, TEXTOID, TEXTOID,
+	TEXTARRAYOID, BOOLOID, TEXTOID, TEXTOID, NAMEOID};
+	Datum		values[9];
+	char		nulls[9];
+
+	prepare_cached(&plan,
+				   "UPDATE migrate.migration SET name = $2, up = $3, down = $4,"
+				   " requires = $5, transactional = $6, checksum = $7,"
+				   " down_checksum = $8, registered_at = pg_catalog.now(),"
+				   " registered_by = $9"
+				   " WHERE id OPERATOR(pg_catalog.=) $1",
+				   9, argtypes);
+	memset(nulls, ' ', sizeof(nulls));
+	values[0] = Int64GetDatum(m->id);
+	values[1] = CStringGetTextDatum(m->name);
+	values[2] = CStringGetTextDatum(m->up);
+	values[3] = text_or_null(m->down, &nulls[3]);
+	values[4] = text_list_to_array(m->requires);
+	values[5] = BoolGetDatum(m->transactional);
+	values[6] = CStringGetTextDatum(m->checksum);
+	values[7] = text_or_null(m->down_checksum, &nulls[7]);
+	values[8] = DirectFunctionCall1(namein,
+									CStringGetDatum(m->registered_by));
+	catalog_exec(plan, values, nulls, false, 0, SPI_OK_UPDATE);
+}
+
+/*
+ * migrate_catalog_delete
+ *		Removes a registration.  Its history stays.
+ */
+void
+migrate_catalog_delete(int64 id)
+{
+	static SPIPlanPtr plan = NULL;
+	Oid			argtypes[1] = {INT8OID};
+	Datum		values[1];
+
+	prepare_cached(&plan,
+				   "DELETE FROM migrate.migration"
+				   " WHERE id OPERATOR(pg_catalog.=) $1",
+				   1, argtypes);
+	values[0] = Int64GetDatum(id);
+	catalog_exec(plan, values, NULL, false, 0, SPI_OK_DELETE);
+}
+
+/*
+ * migrate_catalog_is_required
+ *		Whether another registration requires the versioned migration m;
+ *		if so, *required_by names one of them ("project version").
+ */
+bool
+migrate_catalog_is_required(const Migration *m, char **required_by)
+{
+	static SPIPlanPtr plan = NULL;
+	Oid			argtypes[3] = {TEXTOID, TEXTOID, INT8OID};
+	Datum		values[3];
+	bool		result = false;
+
+	prepare_cached(&plan,
+				   "SELECT m.project OPERATOR(pg_catalog.||) ' '"
+				   " OPERATOR(pg_catalog.||) m.version::pg_catalog.text"
+				   " FROM migrate.migration AS m,"
+				   " pg_catalog.unnest(m.requires) AS r(req)"
+				   " WHERE m.id OPERATOR(pg_catalog.<>) $3"
+				   " AND pg_catalog.split_part(r.req, ':', 1)"
+				   " OPERATOR(pg_catalog.=) $1"
+				   " AND pg_catalog.substr(r.req, pg_catalog.strpos(r.req, ':')"
+				   " OPERATOR(pg_catalog.+) 1)::migrate.version"
+				   " OPERATOR(migrate.=) $2::migrate.version"
+				   " ORDER BY m.project, m.version LIMIT 1",
+				   3, argtypes);
+	values[0] = CStringGetTextDatum(m->project);
+	values[1] = CStringGetTextDatum(m->version);
+	values[2] = Int64GetDatum(m->id);
+	catalog_exec(plan, values, NULL, false, 1, SPI_OK_SELECT);
+	if (SPI_processed > 0)
+	{
+		result = true;
+		*required_by = SPI_getvalue(SPI_tuptable->vals[0],
+									SPI_tuptable->tupdesc, 1);
+	}
+	SPI_freetuptable(SPI_tuptable);
+	return result;
+}
+
+/*
+ * migrate_catalog_unapplied
+ *		Every registration that is not applied (pending or failed), in no
+ *		particular order.  Uses the partial index migration_unapplied_idx,
+ *		so it stays cheap however many migrations are applied.
+ */
+List *
+migrate_catalog_unapplied(void)
+{
+	static SPIPlanPtr plan = NULL;
+
+	prepare_cached(&plan,
+				   "SELECT " MIGRATION_COLUMNS " FROM migrate.migration"
+				   " WHERE state OPERATOR(pg_catalog.<>) 'applied'",
+				   0, NULL);
+	catalog_exec(plan, NULL, NULL, false, 0, SPI_OK_SELECT);
+	return rows_to_migrations();
+}
+
+/*
+ * migrate_catalog_highest_applied
+ *		The highest applied version of a project (as written), or NULL.
+ */
+char *
+migrate_catalog_highest_applied(const char *project)
+{
+	static SPIPlanPtr plan = NULL;
+	Oid			argtypes[1] = {TEXTOID};
+	Datum		values[1];
+	char	   *result = NULL;
+
+	prepare_cached(&plan,
+				   "SELECT version::pg_catalog.text FROM migrate.migration"
+				   " WHERE kind OPERATOR(pg_catalog.=) 'versioned'"
+				   " AND project OPERATOR(pg_catalog.=) $1"
+				   " AND state OPERATOR(pg_catalog.=) 'applied'"
+				   " ORDER BY version DESC LIMIT 1",
+				   1, argtypes);
+	values[0] = CStringGetTextDatum(project);
+	catalog_exec(plan, values, NULL, false, 1, SPI_OK_SELECT);
+	if (SPI_processed > 0)
+		result = SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1);
+	SPI_freetuptable(SPI_tuptable);
+	return result;
+}
+
+/*
+ * migrate_catalog_applied_newest_first
+ *		Up to limit applied versioned migrations of a project, the one
+ *		applied last first.
+ */
+List *
+migrate_catalog_applied_newest_first(const char *project, int limit)
+{
+	static SPIPlanPtr plan = NULL;
+	Oid			argtypes[2] = {TEXTOID, INT4OID};
+	Datum		values[2];
+
+	prepare_cached(&plan,
+				   "SELECT " MIGRATION_COLUMNS " FROM migrate.migration"
+				   " WHERE kind OPERATOR(pg_catalog.=) 'versioned'"
+				   " AND project OPERATOR(pg_catalog.=) $1"
+				   " AND state OPERATOR(pg_catalog.=) 'applied'"
+				   " ORDER BY last_event DESC LIMIT $2",
+				   2, argtypes);
+	values[0] = CStringGetTextDatum(project);
+	values[1] = Int32GetDatum(limit);
+	catalog_exec(plan, values, NULL, false, 0, SPI_OK_SELECT);
+	return rows_to_migrations();
+}
+
+/*
+ * migrate_catalog_applied_with_requires
+ *		Every applied migration that requires something, any project.
+ */
+List *
+migrate_catalog_applied_with_requires(void)
+{
+	static SPIPlanPtr plan = NULL;
+
+	prepare_cached(&plan,
+				   "SELECT " MIGRATION_COLUMNS " FROM migrate.migration"
+				   " WHERE state OPERATOR(pg_catalog.=) 'applied'"
+				   " AND pg_catalog.cardinality(requires) OPERATOR(pg_catalog.>) 0",
+				   0, NULL);
+	catalog_exec(plan, NULL, NULL, false, 0, SPI_OK_SELECT);
+	return rows_to_migrations();
+}
+
+/*
+ * migrate_catalog_record
+ *		Appends a history row and sets the migration's state, its applied
+ *		checksum and its last event, in one statement.
+ */
+void
+migrate_catalog_record(const MigrationEvent *ev, const char *new_state,
+					   const char *applied_checksum)
+{
+	static SPIPlanPtr plan = NULL;
+	Oid			argtypes[20] = {INT8OID, TEXTOID, TEXTOID, TEXTOID, TEXTOID,
+		TEXTOID, TIMESTAMPTZOID, FLOAT8OID, NAMEOID, NAMEOID, INT4OID,
+		XID8OID, TEXTOID, TEXTOID, TEXTOID, TEXTOID, TEXTOID, INT8OID,
+	TEXTOID, TEXTOID};
+	Datum		values[20];
+	char		nulls[20];
+	const Migration *m = ev->migration;
+	ErrorData  *err = ev->error;
+
+	prepare_cached(&plan,
+				   "WITH e AS (INSERT INTO migrate.event (run_id, project,"
+				   " version, name, action, status, started_at, duration_ms,"
+				   " role, ran_as, pid, txid, checksum, sqlstate, message,"
+				   " detail, context)"
+				   " VALUES ($1, $2, $3::migrate.version, $4, $5, $6, $7, $8,"
+				   " $9, $10, $11, $12, $13, $14, $15, $16, $17)"
+				   " RETURNING id)"
+				   " UPDATE migrate.migration AS m SET state = $19,"
+				   " applied_checksum = $20, last_event = e.id"
+				   " FROM e WHERE m.id OPERATOR(pg_catalog.=) $18",
+				   20, argtypes);
+
+	memset(nulls, ' ', sizeof(nulls));
+	values[0] = Int64GetDatum(ev->run_id);
+	values[1] = CStringGetTextDatum(m->project);
+	values[2] = text_or_null(m->version, &nulls[2]);
+	values[3] = CStringGetTextDatum(m->name);
+	values[4] = CStringGetTextDatum(ev->action);
+	values[5] = CStringGetTextDatum(ev->ok ? "ok" : "failed");
+	values[6] = TimestampTzGetDatum(ev->started_at);
+	values[7] = Float8GetDatum(ev->duration_ms);
+	values[8] = DirectFunctionCall1(namein, CStringGetDatum(ev->role));
+	if (ev->ran_as)
+		values[9] = DirectFunctionCall1(namein, CStringGetDatum(ev->ran_as));
+	else
+		nulls[9] = 'n';
+	values[10] = Int32GetDatum(MyProcPid);
+	values[11] = FullTransactionIdGetDatum(GetTopFullTransactionId());
+	values[12] = text_or_null(ev->checksum, &nulls[12]);
+	values[13] = text_or_null(err ? unpack_sql_state(err->sqlerrcode) : NULL,
+							  &nulls[13]);
+	values[14] = text_or_null(err ? err->message : NULL, &nulls[14]);
+	values[15] = text_or_null(err ? err->detail : NULL, &nulls[15]);
+	values[16] = text_or_null(err ? err->context : NULL, &nulls[16]);
+	values[17] = Int64GetDatum(m->id);
+	values[18] = CStringGetTextDatum(new_state);
+	values[19] = text_or_null(applied_checksum, &nulls[19]);
+	catalog_exec(plan, values, nulls, false, 0, SPI_OK_UPDATE);
+	if (SPI_processed != 1)
+		elog(ERROR, "migration %lld vanished from the catalog",
+			 (long long) m->id);
+}
+
+/*
+ * migrate_catalog_status
+ *		Puts the rows of migrate.status(project) into tupstore, which has
+ *		the descriptor tupdesc.  NULL project means every project.
+ */
+void
+migrate_catalog_status(const char *project, Tuplestorestate *tupstore,
+					   TupleDesc tupdesc)
+{
+	static SPIPlanPtr plan = NULL;
+	Oid			argtypes[1] = {TEXTOID};
+	Datum		values[1];
+	char		nulls[1] = {' '};
+	uint64		i;
+
+	prepare_cached(&plan,
+				   "SELECT m.project, m.version, m.name, m.kind,"
+				   " CASE WHEN m.kind OPERATOR(pg_catalog.=) 'repeatable'"
+				   " AND m.state OPERATOR(pg_catalog.=) 'applied'"
+				   " AND m.applied_checksum OPERATOR(pg_catalog.<>) m.checksum"
+				   " THEN 'outdated' ELSE m.state END,"
+				   " CASE WHEN m.state OPERATOR(pg_catalog.=) 'applied'"
+				   " THEN e.started_at END,"
+				   " CASE WHEN m.state OPERATOR(pg_catalog.=) 'applied'"
+				   " THEN e.role END,"
+				   " CASE WHEN m.state OPERATOR(pg_catalog.=) 'applied'"
+				   " THEN e.duration_ms END,"
+				   " m.down IS NOT NULL, m.transactional, m.requires,"
+				   " CASE WHEN m.state OPERATOR(pg_catalog.=) 'failed'"
+				   " THEN e.sqlstate OPERATOR(pg_catalog.||) ': '"
+				   " OPERATOR(pg_catalog.||) e.message END"
+				   " FROM migrate.migration AS m"
+				   " LEFT JOIN migrate.event AS e"
+				   " ON e.id OPERATOR(pg_catalog.=) m.last_event"
+				   " WHERE $1 IS NULL OR m.project OPERATOR(pg_catalog.=) $1"
+				   " ORDER BY m.project, m.kind DESC, m.version, m.name",
+				   1, argtypes);
+	if (project)
+		values[0] = CStringGetTextDatum(project);
+	else
+		nulls[0] = 'n';
+	catalog_exec(plan, values, nulls, true, 0, SPI_OK_SELECT);
+
+	if (SPI_tuptable->tupdesc->natts != tupdesc->natts)
+		elog(ERROR, "status query returned %d columns, expected %d",
+			 SPI_tuptable->tupdesc->natts, tupdesc->natts);
+	for (i = 0; i < SPI_processed; i++)
+	{
+		Datum		row[12];
+		bool		isnull[12];
+
+		Assert(tupdesc->natts == lengthof(row));
+		heap_deform_tuple(SPI_tuptable->vals[i], SPI_tuptable->tupdesc,
+						  row, isnull);
+		tuplestore_putvalues(tupstore, tupdesc, row, isnull);
+	}
+	SPI_freetuptable(SPI_tuptable);
+}
+
+/*
+ * migrate_catalog_current_version
+ *		The highest applied version of a project, copied out of SPI into
+ *		the upper executor context so it survives SPI_finish.
+ */
+Datum
+migrate_catalog_current_version(const char *project, bool *isnull)
+{
+	static SPIPlanPtr plan = NULL;
+	Oid			argtypes[1] = {TEXTOID};
+	Datum		values[1];
+	Datum		result = (Datum) 0;
+
+	prepare_cached(&plan,
+				   "SELECT version FROM migrate.migration"
+				   " WHERE kind OPERATOR(pg_catalog.=) 'versioned'"
+				   " AND project OPERATOR(pg_catalog.=) $1"
+				   " AND state OPERATOR(pg_catalog.=) 'applied'"
+				   " ORDER BY version DESC LIMIT 1",
+				   1, argtypes);
+	values[0] = CStringGetTextDatum(project);
+	catalog_exec(plan, values, NULL, true, 1, SPI_OK_SELECT);
+	*isnull = true;
+	if (SPI_processed > 0)
+	{
+		Datum		v = SPI_getbinval(SPI_tuptable->vals[0],
+									  SPI_tuptable->tupdesc, 1, isnull);
+
+		if (!*isnull)
+			result = SPI_datumTransfer(v, false, -1);
+	}
+	SPI_freetuptable(SPI_tuptable);
+	return result;
+}
+
+/* The OID of one of our relations in schema migrate. */
+static Oid
+catalog_relid(const char *relname)
+{
+	Oid			nspid = get_namespace_oid(MIGRATE_SCHEMA, false);
+	Oid			relid = get_relname_relid(relname, nspid);
+
+	if (!OidIsValid(relid))
+		ereport(ERROR,
+				(errcode(ERRCODE_UNDEFINED_TABLE),
+				 errmsg("relation \"%s.%s\" does not exist",
+						MIGRATE_SCHEMA, relname),
+				 errhint("The migrate extension is damaged: reinstall it.")));
+	return relid;
+}
+
+/* The role that owns the catalog tables. */
+static Oid
+catalog_owner(void)
+{
+	Oid			relid = catalog_relid("migration");
+	HeapTuple	tuple;
+	Oid			owner;
+
+	tuple = SearchSysCache1(RELOID, ObjectIdGetDatum(relid));
+	if (!HeapTupleIsValid(tuple))
+		elog(ERROR, "cache lookup failed for relation %u", relid);
+	owner = ((Form_pg_class) GETSTRUCT(tuple))->relowner;
+	ReleaseSysCache(tuple);
+	return owner;
+}
+
+/*
+ * prepare_cached
+ *		Prepares sql once per backend and keeps the plan in *cache.
+ */
+static SPIPlanPtr
+prepare_cached(SPIPlanPtr *cache, const char *sql, int nargs,
+			   const Oid *argtypes)
+{
+	SPIPlanPtr	plan;
+
+	if (*cache != NULL)
+		return *cache;
+	plan = SPI_prepare(sql, nargs, (Oid *) argtypes);
+	if (plan == NULL)
+		elog(ERROR, "SPI_prepare failed for \"%s\": %s",
+			 sql, SPI_result_code_string(SPI_result));
+	if (SPI_keepplan(plan) != 0)
+		elog(ERROR, "SPI_keepplan failed");
+	*cache = plan;
+	return plan;
+}
+
+/*
+ * catalog_exec
+ *		Executes a catalog query as the owner of the catalog.
+ *
+ * If the query throws, the user id stays switched: the abort of the
+ * (sub)transaction the error unwinds to restores it.
+ */
+static void
+catalog_exec(SPIPlanPtr plan, Datum *values, const char *nulls,
+			 bool read_only, long tcount, int expected)
+{
+	Oid			save_userid;
+	int			save_sec_context;
+	int			rc;
+
+	GetUserIdAndSecContext(&save_userid, &save_sec_context);
+	SetUserIdAndSecContext(catalog_owner(),
+						   save_sec_context | SECURITY_LOCAL_USERID_CHANGE);
+	rc = SPI_execute_plan(plan, values, nulls, read_only, tcount);
+	SetUserIdAndSecContext(save_userid, save_sec_context);
+	if (rc != expected)
+		elog(ERROR, "catalog query failed: %s", SPI_result_code_string(rc));
+}
+
+static Migration *
+row_to_migration(HeapTuple tuple, TupleDesc tupdesc)
+{
+	Migration  *m = palloc0(sizeof(Migration));
+	bool		isnull;
+	Datum		d;
+	char	   *kind;
+
+	m->id = DatumGetInt64(SPI_getbinval(tuple, tupdesc, 1, &isnull));
+	m->project = SPI_getvalue(tuple, tupdesc, 2);
+	kind = SPI_getvalue(tuple, tupdesc, 3);
+	m->repeatable = strcmp(kind, "repeatable") == 0;
+	m->version = SPI_getvalue(tuple, tupdesc, 4);
+	m->name = SPI_getvalue(tuple, tupdesc, 5);
+	m->up = SPI_getvalue(tuple, tupdesc, 6);
+	m->down = SPI_getvalue(tuple, tupdesc, 7);
+	d = SPI_getbinval(tuple, tupdesc, 8, &isnull);
+	m->requires = isnull ? NIL : text_array_to_list(d);
+	m->transactional = DatumGetBool(SPI_getbinval(tuple, tupdesc, 9, &isnull));
+	m->checksum = SPI_getvalue(tuple, tupdesc, 10);
+	m->down_checksum = SPI_getvalue(tuple, tupdesc, 11);
+	m->registered_by = SPI_getvalue(tuple, tupdesc, 12);
+	m->state = SPI_getvalue(tuple, tupdesc, 13);
+	m->applied_checksum = SPI_getvalue(tuple, tupdesc, 14);
+	d = SPI_getbinval(tuple, tupdesc, 15, &isnull);
+	m->last_event = isnull ? 0 : DatumGetInt64(d);
+	return m;
+}
+
+/* All rows of SPI_tuptable as Migrations; frees the tuple table. */
+static List *
+rows_to_migrations(void)
+{
+	List	   *result = NIL;
+	uint64		i;
+
+	for (i = 0; i < SPI_processed; i++)
+		result = lappend(result, row_to_migration(SPI_tuptable->vals[i],
+												  SPI_tuptable->tupdesc));
+	SPI_freetuptable(SPI_tuptable);
+	return result;
+}
+
+static Datum
+text_or_null(const char *s, char *null)
+{
+	if (s == NULL)
+	{
+		*null = 'n';
+		return (Datum) 0;
+	}
+	*null = ' ';
+	return CStringGetTextDatum(s);
+}
+
+static Datum
+text_list_to_array(List *strings)
+{
+	int			n = list_length(strings);
+	Datum	   *elems = palloc(sizeof(Datum) * Max(n, 1));
+	ListCell   *lc;
+	int			i = 0;
+
+	foreach(lc, strings)
+		elems[i++] = CStringGetTextDatum((char *) lfirst(lc));
+	return PointerGetDatum(construct_array(elems, n, TEXTOID, -1, false,
+										   TYPALIGN_INT));
+}
+
+static List *
+text_array_to_list(Datum array)
+{
+	ArrayType  *arr = DatumGetArrayTypeP(array);
+	Datum	   *elems;
+	bool	   *nulls;
+	int			n;
+	int			i;
+	List	   *result = NIL;
+
+	deconstruct_array(arr, TEXTOID, -1, false, TYPALIGN_INT,
+					  &elems, &nulls, &n);
+	for (i = 0; i < n; i++)
+		if (!nulls[i])
+			result = lappend(result, TextDatumGetCString(elems[i]));
+	return result;
+}

@@ -1,0 +1,21 @@
+/*-------------------------------------------------------------------------
+ *
+ * lock.h
+ *	  The migration lock: one advisory lock per database.
+ *
+ *-------------------------------------------------------------------------
+ */
+#ifndef MIGRATE_LOCK_H
+#define MIGRATE_LOCK_H
+
+/*
+ * The key of the migration lock, the bytes of the ASCII string "migrate"
+ * read as a big-endian number (0x6d696772617465).  Other tools coordinate
+ * with migrate by taking pg_advisory_xact_lock(30796665482998885) (or the
+ * session variant) in the same database.
+ */
+#define MIGRATE_LOCK_KEY INT64CONST(30796665482998885)
+
+extern void migrate_lock_acquire(bool wait);
+
+#endif							/* MIGRATE_LOCK_H */

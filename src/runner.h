@@ -1,0 +1,31 @@
+/*-------------------------------------------------------------------------
+ *
+ * runner.h
+ *	  Executing one migration script.
+ *
+ *-------------------------------------------------------------------------
+ */
+#ifndef MIGRATE_RUNNER_H
+#define MIGRATE_RUNNER_H
+
+#include "catalog.h"
+#include "script.h"
+
+/* What happened to one migration of a run: a row of run()'s result. */
+typedef struct RunResult
+{
+	const Migration *migration;
+	bool		ok;
+	double		duration_ms;
+	char	   *message;		/* the error message, when !ok */
+} RunResult;
+
+extern void migrate_runner_init(void);
+extern void migrate_runner_check_roles(List *plan);
+extern List *migrate_runner_run(List *plan, bool revert, bool atomic,
+								bool dry_run, int64 run_id);
+extern void migrate_runner_prevent_reentry(const char *function);
+extern void migrate_runner_execute(const char *script,
+								   const ScriptLabel *label, Oid run_as);
+
+#endif							/* MIGRATE_RUNNER_H */

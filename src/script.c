@@ -1,0 +1,533 @@
+/*-------------------------------------------------------------------------
+ *
+ * script.c
+ *	  Reading migration scripts with the server's own lexer and parser.
+ *
+ * A script is checked once, when it is registered: the core lexer finds
+ * psql meta-commands (which it does not understand), the core grammar
+ * finds syntax errors, and a walk over the top-level statements refuses
+ * what migrate cannot run: transaction control, statements that cannot run
+ * in a transaction block (for transactional migrations), COPY to or from
+ * the client, and role changes.  Nothing here looks at the catalogs, so a
+ * script that refers to objects created by earlier migrations registers
+ * fine; only running it can tell whether it works.
+ *
+ * The checksum (v1) is a SHA-256 over the script's tokens as the core
+ * lexer reads them: each token is fed as a class byte, a 4-byte length and
+ * its text.  Keywords and identifiers form one class (both come out of the
+ * lexer in their canonical case), string constants are fed by value (so
+ * the quoting style does not count), and runs of semicolons collapse.
+ * Whitespace, comments and line endings never reach the hash.  Token
+ * numbers are never hashed: they change between server versions, and a
+ * checksum must survive pg_upgrade.
+ *
+ * Everything here can throw; errors carry a position inside the script
+ * (as an internal query) and name the migration and the script.
+ *
+ *-------------------------------------------------------------------------
+ */
+#include "postgres.h"
+
+#include <ctype.h>
+
+#include "commands/defrem.h"
+#include "common/cryptohash.h"
+#include "common/keywords.h"
+#include "common/sha2.h"
+#include "lib/stringinfo.h"
+#include "mb/pg_wchar.h"
+#include "nodes/parsenodes.h"
+#include "parser/parser.h"
+#include "parser/scanner.h"
+/* gram.h needs scanner.h first; we want its token numbers */
+#include "parser/gram.h"
+#include "utils/builtins.h"
+
+#include "script.h"
+
+typedef struct ScriptErrorArg
+{
+	const char *script;
+	const ScriptLabel *label;
+} ScriptErrorArg;
+
+static void script_error_callback(void *arg);
+static void scan_script(const char *script, uint8 *digest);
+static void hash_token(pg_cryptohash_ctx *ctx, char tokclass,
+					   const char *text, size_t len);
+static List *split_statements(const char *script);
+static void check_statement(ScriptStatement *st, const char *script,
+							bool transactional);
+static const char *non_transactional_command(Node *stmt);
+static int	byte_to_char_pos(const char *text, int byteoff);
+
+/*
+ * migrate_script_describe
+ *		The name of a migration for messages: default 003 "create users".
+ */
+char *
+migrate_script_describe(const ScriptLabel *label)
+{
+	if (label->version)
+		return psprintf("%s %s \"%s\"", label->project, label->version,
+						label->name);
+	return psprintf("%s repeatable \"%s\"", label->project, label->name);
+}
+
+/*
+ * migrate_script_check
+ *		Validates a script for registration and returns its checksum
+ *		("v1:" and 64 hex digits, palloc'd).
+ *
+ * Throws on anything migrate would refuse to run.  The error's position,
+ * if any, points into the script.
+ */
+char *
+migrate_script_check(const char *script, bool transactional,
+					 const ScriptLabel *label)
+{
+	ErrorContextCallback errcallback;
+	ScriptErrorArg errarg;
+	uint8		digest[PG_SHA256_DIGEST_LENGTH];
+	char	   *result;
+	List	   *stmts;
+	ListCell   *lc;
+
+	errarg.script = script;
+	errarg.label = label;
+	errcallback.callback = script_error_callback;
+	errcallback.arg = &errarg;
+	errcallback.previous = error_context_stack;
+	error_context_stack = &errcallback;
+
+	/* The lexer first: it reports meta-commands better than the grammar. */
+	scan_script(script, digest);
+
+	stmts = split_statements(script);
+	if (stmts == NIL)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("%s script of migration %s is empty",
+						label->part, migrate_script_describe(label)),
+				 errdetail("The script contains no SQL statement, only whitespace, comments or semicolons.")));
+
+	foreach(lc, stmts)
+		check_statement((ScriptStatement *) lfirst(lc), script, transactional);
+
+	error_context_stack = errcallback.previous;
+
+	result = palloc(strlen(MIGRATE_CHECKSUM_TAG) + 2 * sizeof(digest) + 1);
+	strcpy(result, MIGRATE_CHECKSUM_TAG);
+	hex_encode((const char *) digest, sizeof(digest),
+			   result + strlen(MIGRATE_CHECKSUM_TAG));
+	result[strlen(MIGRATE_CHECKSUM_TAG) + 2 * sizeof(digest)] = '\0';
+	return result;
+}
+
+/*
+ * migrate_script_statements
+ *		Splits a script into its top-level statements (ScriptStatement *).
+ *
+ * The script is one that passed migrate_script_check, so this does not
+ * expect syntax errors, but it reports them like the parser would.
+ */
+List *
+migrate_script_statements(const char *script)
+{
+	return split_statements(script);
+}
+
+/*
+ * split_statements
+ *		raw_parser, then the first token, length and line of each statement.
+ *
+ * The parser's statements start right after the previous semicolon, so
+ * they include the whitespace and comments before their first token; the
+ * lexer finds that token.  Lines are counted in one pass over the script.
+ */
+static List *
+split_statements(const char *script)
+{
+	List	   *raw = raw_parser(script, RAW_PARSE_DEFAULT);
+	List	   *result = NIL;
+	ListCell   *lc;
+	int			line = 1;
+	int			counted = 0;	/* line is the line of byte "counted" */
+	int			scriptlen = strlen(script);
+
+	foreach(lc, raw)
+	{
+		RawStmt    *rs = lfirst_node(RawStmt, lc);
+		ScriptStatement *st = palloc(sizeof(ScriptStatement));
+		int			start = rs->stmt_location;
+		int			end;
+		core_yy_extra_type yyextra;
+		core_yyscan_t scanner;
+		core_YYSTYPE lval;
+		YYLTYPE		lloc = 0;
+		char	   *text;
+
+		end = rs->stmt_len > 0 ? start + rs->stmt_len : scriptlen;
+		text = pnstrdup(script + start, end - start);
+		scanner = scanner_init(text, &yyextra, &ScanKeywords,
+							   ScanKeywordTokens);
+		(void) core_yylex(&lval, &lloc, scanner);
+		scanner_finish(scanner);
+		pfree(text);
+
+		st->offset = start + lloc;
+		st->length = end - st->offset;
+		st->parsetree = rs->stmt;
+		for (; counted < st->offset; counted++)
+			if (script[counted] == '\n')
+				line++;
+		st->line = line;
+		result = lappend(result, st);
+	}
+	return result;
+}
+
+/*
+ * migrate_script_line_at
+ *		Line (from 1) of a 1-based character position in text, as error
+ *		positions count.
+ */
+int
+migrate_script_line_at(const char *text, int charpos)
+{
+	int			line = 1;
+	int			chars = 1;
+	const char *p = text;
+
+	while (*p && chars < charpos)
+	{
+		if (*p == '\n')
+			line++;
+		p += pg_mblen(p);
+		chars++;
+	}
+	return line;
+}
+
+/*
+ * Error context for registration: moves the error position into the
+ * script (psql then shows the script line with a caret) and names the
+ * script and its line.
+ */
+static void
+script_error_callback(void *arg)
+{
+	ScriptErrorArg *ea = (ScriptErrorArg *) arg;
+	int			pos = geterrposition();
+
+	if (pos > 0)
+	{
+		errposition(0);
+		internalerrposition(pos);
+		internalerrquery(ea->script);
+		errcontext("%s script of migration %s, line %d",
+				   ea->label->part, migrate_script_describe(ea->label),
+				   migrate_script_line_at(ea->script, pos));
+	}
+	else
+		errcontext("%s script of migration %s",
+				   ea->label->part, migrate_script_describe(ea->label));
+}
+
+/*
+ * scan_script
+ *		Runs the core lexer over the whole script: refuses psql
+ *		meta-commands and computes the v1 checksum into digest.
+ */
+static void
+scan_script(const char *script, uint8 *digest)
+{
+	core_yy_extra_type yyextra;
+	core_yyscan_t scanner;
+	pg_cryptohash_ctx *ctx;
+	bool		pending_semicolon = false;
+	bool		any = false;
+
+	ctx = pg_cryptohash_create(PG_SHA256);
+	if (pg_cryptohash_init(ctx) < 0)
+		elog(ERROR, "could not initialize SHA-256 context: %s",
+			 pg_cryptohash_error(ctx));
+
+	scanner = scanner_init(script, &yyextra, &ScanKeywords, ScanKeywordTokens);
+	for (;;)
+	{
+		core_YYSTYPE lval;
+		YYLTYPE		lloc;
+		int			tok = core_yylex(&lval, &lloc, scanner);
+		char		buf[32];
+
+		if (tok == 0)
+			break;
+
+		if (tok == '\\')
+		{
+			int			len = 1;
+
+			/* name the meta-command: the backslash and the letters after */
+			while (isalpha((unsigned char) script[lloc + len]))
+				len++;
+			if (script[lloc + 1] == '.')
+				ereport(ERROR,
+						(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
+						 errmsg("COPY data (ending with \"\\.\") is not supported in migration scripts"),
+						 errhint("Load data with INSERT statements, or with COPY from a file on the server."),
+						 scanner_errposition(lloc, scanner)));
+			ereport(ERROR,
+					(errcode(ERRCODE_SYNTAX_ERROR),
+					 errmsg("psql meta-command \"%.*s\" is not supported in migration scripts",
+							len, script + lloc),
+					 errdetail("A migration script is plain SQL, run by the server, not by psql."),
+					 scanner_errposition(lloc, scanner)));
+		}
+
+		if (tok == ';')
+		{
+			pending_semicolon = true;
+			continue;
+		}
+		if (pending_semicolon && any)
+			hash_token(ctx, ';', NULL, 0);
+		pending_semicolon = false;
+		any = true;
+
+		switch (tok)
+		{
+			case IDENT:
+				hash_token(ctx, 'w', lval.str, strlen(lval.str));
+				break;
+			case UIDENT:
+				hash_token(ctx, 'u', lval.str, strlen(lval.str));
+				break;
+			case SCONST:
+				hash_token(ctx, 's', lval.str, strlen(lval.str));
+				break;
+			case USCONST:
+				hash_token(ctx, 'S', lval.str, strlen(lval.str));
+				break;
+			case BCONST:
+				hash_token(ctx, 'b', lval.str, strlen(lval.str));
+				break;
+			case XCONST:
+				hash_token(ctx, 'x', lval.str, strlen(lval.str));
+				break;
+			case FCONST:
+				hash_token(ctx, 'f', lval.str, strlen(lval.str));
+				break;
+			case Op:
+				hash_token(ctx, 'o', lval.str, strlen(lval.str));
+				break;
+			case ICONST:
+				snprintf(buf, sizeof(buf), "%d", lval.ival);
+				hash_token(ctx, 'i', buf, strlen(buf));
+				break;
+			case PARAM:
+				snprintf(buf, sizeof(buf), "%d", lval.ival);
+				hash_token(ctx, 'p', buf, strlen(buf));
+				break;
+			case TYPECAST:
+				hash_token(ctx, 'o', "::", 2);
+				break;
+			case DOT_DOT:
+				hash_token(ctx, 'o', "..", 2);
+				break;
+			case COLON_EQUALS:
+				hash_token(ctx, 'o', ":=", 2);
+				break;
+			case EQUALS_GREATER:
+				hash_token(ctx, 'o', "=>", 2);
+				break;
+			case LESS_EQUALS:
+				hash_token(ctx, 'o', "<=", 2);
+				break;
+			case GREATER_EQUALS:
+				hash_token(ctx, 'o', ">=", 2);
+				break;
+			case NOT_EQUALS:
+				/* the lexer folds "!=" into this token too */
+				hash_token(ctx, 'o', "<>", 2);
+				break;
+			default:
+				if (tok < 256)
+				{
+					buf[0] = (char) tok;
+					hash_token(ctx, 'o', buf, 1);
+				}
+				else
+				{
+					/* a keyword: same class as identifiers, canonical case */
+					hash_token(ctx, 'w', lval.keyword, strlen(lval.keyword));
+				}
+				break;
+		}
+	}
+	scanner_finish(scanner);
+
+	if (pg_cryptohash_final(ctx, digest, PG_SHA256_DIGEST_LENGTH) < 0)
+		elog(ERROR, "could not finalize SHA-256 context: %s",
+			 pg_cryptohash_error(ctx));
+	pg_cryptohash_free(ctx);
+}
+
+static void
+hash_token(pg_cryptohash_ctx *ctx, char tokclass, const char *text,
+		   size_t len)
+{
+	uint8		head[5];
+
+	head[0] = (uint8) tokclass;
+	head[1] = (uint8) (len >> 24);
+	head[2] = (uint8) (len >> 16);
+	head[3] = (uint8) (len >> 8);
+	head[4] = (uint8) len;
+	if (pg_cryptohash_update(ctx, head, sizeof(head)) < 0 ||
+		(len > 0 && pg_cryptohash_update(ctx, (const uint8 *) text, len) < 0))
+		elog(ERROR, "could not update SHA-256 context: %s",
+			 pg_cryptohash_error(ctx));
+}
+
+/*
+ * check_statement
+ *		Refuses a top-level statement that migrate cannot run.
+ */
+static void
+check_statement(ScriptStatement *st, const char *script, bool transactional)
+{
+	Node	   *stmt = st->parsetree;
+	int			pos = byte_to_char_pos(script, st->offset);
+	const char *command;
+
+	if (IsA(stmt, TransactionStmt))
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_TRANSACTION_TERMINATION),
+				 errmsg("transaction control statements are not allowed in migration scripts"),
+				 errdetail("migrate runs every migration inside a transaction that it does not own."),
+				 errhint("Remove BEGIN, COMMIT, ROLLBACK, SAVEPOINT and similar statements from the script."),
+				 errposition(pos)));
+
+	if (IsA(stmt, CopyStmt))
+	{
+		CopyStmt   *copy = (CopyStmt *) stmt;
+
+		if (copy->filename == NULL && !copy->is_program)
+			ereport(ERROR,
+					(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
+					 errmsg("COPY %s is not supported in migration scripts",
+							copy->is_from ? "FROM STDIN" : "TO STDOUT"),
+					 errdetail("A migration runs inside the server, with no client to exchange data with."),
+					 errhint("Load data with INSERT statements, or with COPY from a file on the server."),
+					 errposition(pos)));
+	}
+
+	if (IsA(stmt, VariableSetStmt))
+	{
+		VariableSetStmt *set = (VariableSetStmt *) stmt;
+
+		if (set->name &&
+			(strcmp(set->name, "role") == 0 ||
+			 strcmp(set->name, "session_authorization") == 0))
+			ereport(ERROR,
+					(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
+					 errmsg("a migration cannot change its role"),
+					 errdetail("A migration runs as the role that registered it."),
+					 errhint("Register the migration as the role it should run as."),
+					 errposition(pos)));
+	}
+
+	if (transactional && (command = non_transactional_command(stmt)) != NULL)
+		ereport(ERROR,
+				(errcode(ERRCODE_ACTIVE_SQL_TRANSACTION),
+				 errmsg("%s cannot run inside a transaction block", command),
+				 errdetail("A transactional migration runs inside the caller's transaction."),
+				 errhint("Register the migration with transactional => false, alone in its own migration."),
+				 errposition(pos)));
+}
+
+/*
+ * non_transactional_command
+ *		The command name if stmt cannot run inside a transaction block (the
+ *		server would call PreventInTransactionBlock for it), else NULL.
+ */
+static const char *
+non_transactional_command(Node *stmt)
+{
+	ListCell   *lc;
+
+	switch (nodeTag(stmt))
+	{
+		case T_IndexStmt:
+			if (((IndexStmt *) stmt)->concurrent)
+				return "CREATE INDEX CONCURRENTLY";
+			break;
+		case T_DropStmt:
+			if (((DropStmt *) stmt)->concurrent)
+				return "DROP INDEX CONCURRENTLY";
+			break;
+		case T_ReindexStmt:
+			{
+				ReindexStmt *r = (ReindexStmt *) stmt;
+
+				foreach(lc, r->params)
+				{
+					DefElem    *opt = lfirst_node(DefElem, lc);
+
+					if (strcmp(opt->defname, "concurrently") == 0 &&
+						defGetBoolean(opt))
+						return "REINDEX CONCURRENTLY";
+				}
+				if (r->kind == REINDEX_OBJECT_SYSTEM)
+					return "REINDEX SYSTEM";
+				if (r->kind == REINDEX_OBJECT_DATABASE)
+					return "REINDEX DATABASE";
+			}
+			break;
+		case T_VacuumStmt:
+			if (((VacuumStmt *) stmt)->is_vacuumcmd)
+				return "VACUUM";
+			break;
+		case T_ClusterStmt:
+			if (((ClusterStmt *) stmt)->relation == NULL)
+				return "CLUSTER";
+			break;
+		case T_CreatedbStmt:
+			return "CREATE DATABASE";
+		case T_DropdbStmt:
+			return "DROP DATABASE";
+		case T_AlterSystemStmt:
+			return "ALTER SYSTEM";
+		case T_CreateTableSpaceStmt:
+			return "CREATE TABLESPACE";
+		case T_DropTableSpaceStmt:
+			return "DROP TABLESPACE";
+		case T_DiscardStmt:
+			if (((DiscardStmt *) stmt)->target == DISCARD_ALL)
+				return "DISCARD ALL";
+			break;
+		case T_AlterTableStmt:
+			foreach(lc, ((AlterTableStmt *) stmt)->cmds)
+			{
+				AlterTableCmd *cmd = lfirst_node(AlterTableCmd, lc);
+
+				if (cmd->subtype == AT_DetachPartition &&
+					((PartitionCmd *) cmd->def)->concurrent)
+					return "ALTER TABLE ... DETACH PARTITION CONCURRENTLY";
+			}
+			break;
+		default:
+			break;
+	}
+	return NULL;
+}
+
+/* 1-based character position of a byte offset, as errposition wants. */
+static int
+byte_to_char_pos(const char *text, int byteoff)
+{
+	if (byteoff < 0)
+		return 0;
+	return pg_mbstrlen_with_len(text, byteoff) + 1;
+}

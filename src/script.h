@@ -1,0 +1,44 @@
+/*-------------------------------------------------------------------------
+ *
+ * script.h
+ *	  Reading migration scripts with the server's own lexer and parser.
+ *
+ *-------------------------------------------------------------------------
+ */
+#ifndef MIGRATE_SCRIPT_H
+#define MIGRATE_SCRIPT_H
+
+#include "nodes/nodes.h"
+#include "nodes/pg_list.h"
+
+/* The checksum algorithm tag that prefixes every checksum we store. */
+#define MIGRATE_CHECKSUM_TAG "v1:"
+
+/*
+ * Which script of which migration, for messages.  version is NULL for a
+ * repeatable migration; part is "up", "down" or "repeatable".
+ */
+typedef struct ScriptLabel
+{
+	const char *project;
+	const char *version;
+	const char *name;
+	const char *part;
+} ScriptLabel;
+
+/* One top-level statement of a script, as the parser split it. */
+typedef struct ScriptStatement
+{
+	int			offset;			/* byte offset of its first token */
+	int			length;			/* bytes from there to its end */
+	int			line;			/* line of its first token, from 1 */
+	Node	   *parsetree;		/* its raw parse tree */
+} ScriptStatement;
+
+extern char *migrate_script_check(const char *script, bool transactional,
+								  const ScriptLabel *label);
+extern List *migrate_script_statements(const char *script);
+extern char *migrate_script_describe(const ScriptLabel *label);
+extern int	migrate_script_line_at(const char *text, int charpos);
+
+#endif							/* MIGRATE_SCRIPT_H */
