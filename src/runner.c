@@ -19,10 +19,12 @@
  * - the migrate functions that change the catalog refuse to run (no
  *	 re-entry).
  *
- * An error is re-thrown with the migration named in its message and its
- * SQLSTATE unchanged; unwinding it is the job of the (sub)transaction
- * abort the caller arranges, which also restores the user id, the GUC
- * nest level and the security context.
+ * An error propagates with its message and SQLSTATE unchanged (the error
+ * context names the migration); unwinding it is the job of the
+ * (sub)transaction abort the caller arranges, which also restores the user
+ * id, the GUC nest level and the security context.  Where an error leaves
+ * migrate_runner_run for the caller, its message is prefixed with the
+ * migration's name; history rows keep the original message.
  *
  *-------------------------------------------------------------------------
  */
@@ -96,8 +98,8 @@ migrate_runner_prevent_reentry(const char *function)
  * migrate_runner_execute
  *		Runs script (one that passed migrate_script_check) as role run_as.
  *
- * The caller is connected to SPI.  On error, throws with the migration
- * named; the caller's (sub)transaction abort cleans up.  Memory is
+ * The caller is connected to SPI.  On error, throws; the caller's
+ * (sub)transaction abort cleans up.  Memory is
  * allocated in the current context: the caller resets it between
  * migrations.
  */
@@ -105,7 +107,6 @@ void
 migrate_runner_execute(const char *script, const ScriptLabel *label,
 					   Oid run_as)
 {
-	MemoryContext oldcontext = CurrentMemoryContext;
 	Oid			save_userid;
 	int			save_sec_context;
 	List	   *stmts;
@@ -159,23 +160,9 @@ migrate_runner_execute(const char *script, const ScriptLabel *label,
 	}
 	PG_CATCH();
 	{
-		ErrorData  *edata;
-		char	   *who;
-
 		in_migration = false;
-		MemoryContextSwitchTo(oldcontext);
-		edata = CopyErrorData();
-		FlushErrorState();
-
 		pgstat_report_activity(STATE_RUNNING, debug_query_string);
-		who = migrate_script_describe(label);
-		if (strcmp(label->part, "down") == 0)
-			edata->message = psprintf("reverting migration %s failed: %s",
-									  who, edata->message);
-		else
-			edata->message = psprintf("migration %s failed: %s",
-									  who, edata->message);
-		ReThrowError(edata);
+		PG_RE_THROW();
 	}
 	PG_END_TRY();
 
@@ -242,6 +229,7 @@ static void run_one_in_subxact(RunState *rs, bool *failed);
 static void record(RunState *rs, bool ok, ErrorData *edata,
 				   double duration_ms);
 static bool error_is_migrations_fault(const ErrorData *edata);
+static char *failure_message(RunState *rs, ErrorData *edata);
 
 /*
  * migrate_runner_check_roles
@@ -352,16 +340,33 @@ migrate_runner_run(List *plan, bool revert, bool atomic, bool dry_run,
 		}
 		PG_END_TRY();
 	}
+	else if (atomic)
+	{
+		PG_TRY();
+		{
+			for (rs->current = 0; rs->current < rs->n; rs->current++)
+				run_one(rs);
+		}
+		PG_CATCH();
+		{
+			ErrorData  *edata;
+
+			/* No database work here: only rename the error and go on. */
+			MemoryContextSwitchTo(rs->outer);
+			edata = CopyErrorData();
+			FlushErrorState();
+			edata->message = failure_message(rs, edata);
+			ReThrowError(edata);
+		}
+		PG_END_TRY();
+	}
 	else
 	{
 		for (rs->current = 0; rs->current < rs->n; rs->current++)
 		{
 			bool		failed = false;
 
-			if (atomic)
-				run_one(rs);
-			else
-				run_one_in_subxact(rs, &failed);
+			run_one_in_subxact(rs, &failed);
 			if (failed)
 				break;
 		}
@@ -458,7 +463,7 @@ run_one_in_subxact(RunState *rs, bool *failed)
 		record(rs, false, edata, res->duration_ms);
 		ereport(WARNING,
 				(errcode(edata->sqlerrcode),
-				 errmsg_internal("%s", edata->message),
+				 errmsg_internal("%s", failure_message(rs, edata)),
 				 edata->detail ? errdetail_internal("%s", edata->detail) : 0,
 				 errhint("The failure is recorded in migrate.history; later migrations were not attempted.")));
 		*failed = true;
@@ -502,6 +507,29 @@ record(RunState *rs, bool ok, ErrorData *edata, double duration_ms)
 		applied_checksum = m->checksum;
 	}
 	migrate_catalog_record(&ev, state, applied_checksum);
+}
+
+/*
+ * failure_message
+ *		The message of a migration's error as the caller sees it: the
+ *		migration named first.  Also adds a hint where the server's own
+ *		message would mislead.
+ */
+static char *
+failure_message(RunState *rs, ErrorData *edata)
+{
+	Migration  *m = rs->plan[rs->current];
+	ScriptLabel label = {m->project, m->version, m->name, NULL};
+
+	if (edata->sqlerrcode == ERRCODE_INSUFFICIENT_PRIVILEGE &&
+		edata->hint == NULL &&
+		(strstr(edata->message, "\"role\"") ||
+		 strstr(edata->message, "\"session_authorization\"")))
+		edata->hint = pstrdup("A migration runs as the role that registered it and cannot change its role.");
+
+	return psprintf("%s %s failed: %s",
+					rs->revert ? "reverting migration" : "migration",
+					migrate_script_describe(&label), edata->message);
 }
 
 /*
