@@ -29,6 +29,10 @@ PG_CFLAGS = -Wextra -Werror -Wno-unused-parameter -Wno-sign-compare \
 REGRESS = $(sort $(patsubst test/sql/%.sql,%,$(wildcard test/sql/*.sql)))
 REGRESS_OPTS = --inputdir=test --outputdir=test
 
+# Isolation specs (test/specs/*.spec, expected output in test/expected).
+ISOLATION = $(sort $(patsubst test/specs/%.spec,%,$(wildcard test/specs/*.spec)))
+ISOLATION_OPTS = --inputdir=test --outputdir=test/output_iso
+
 PG_CONFIG ?= pg_config
 PGXS := $(shell $(PG_CONFIG) --pgxs 2>/dev/null)
 ifeq ($(PGXS),)
@@ -41,7 +45,8 @@ else
 include $(PGXS)
 endif
 
-EXTRA_CLEAN = test/results test/regression.diffs test/regression.out
+EXTRA_CLEAN = test/results test/regression.diffs test/regression.out \
+	test/output_iso
 
 .PHONY: test demo demo-stop
 test:

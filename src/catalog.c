@@ -122,6 +122,7 @@ void
 migrate_catalog_touch(void)
 {
 	static SPIPlanPtr plan = NULL;
+	MemoryContext oldcontext = CurrentMemoryContext;
 
 	if (touched_in != InvalidSubTransactionId)
 		return;
@@ -129,7 +130,30 @@ migrate_catalog_touch(void)
 				   "UPDATE migrate.generation"
 				   " SET generation = generation OPERATOR(pg_catalog.+) 1",
 				   0, NULL);
-	catalog_exec(plan, NULL, NULL, false, 0, SPI_OK_UPDATE);
+	PG_TRY();
+	{
+		catalog_exec(plan, NULL, NULL, false, 0, SPI_OK_UPDATE);
+	}
+	PG_CATCH();
+	{
+		MemoryContext ecxt = MemoryContextSwitchTo(oldcontext);
+		ErrorData  *edata = CopyErrorData();
+
+		/* Only explain a serialization failure; no database work here. */
+		if (edata->sqlerrcode != ERRCODE_T_R_SERIALIZATION_FAILURE)
+		{
+			MemoryContextSwitchTo(ecxt);
+			FreeErrorData(edata);
+			PG_RE_THROW();
+		}
+		FlushErrorState();
+		ereport(ERROR,
+				(errcode(ERRCODE_T_R_SERIALIZATION_FAILURE),
+				 errmsg("could not serialize access to the migration catalog"),
+				 errdetail("Another transaction changed migrations after this transaction took its snapshot."),
+				 errhint("Retry the transaction.")));
+	}
+	PG_END_TRY();
 	touched_in = GetCurrentSubTransactionId();
 }
 
