@@ -299,6 +299,27 @@ COMMENT ON VIEW migrate.history IS
 	'every applied, reverted, baselined and failed migration, oldest first by id';
 
 /*
+ * Who holds or waits for the migration lock (lock.h documents its key),
+ * and what it is doing: while a migration runs, pg_stat_activity.query
+ * names it.  Like pg_stat_activity, it shows the query of other roles'
+ * backends only to roles with pg_read_all_stats.
+ */
+CREATE VIEW migrate.activity AS
+	SELECT l.pid, a.usename AS role, NOT l.granted AS waiting,
+		   CASE WHEN l.granted THEN a.xact_start ELSE l.waitstart END AS since,
+		   a.query AS applying
+	FROM pg_catalog.pg_locks AS l
+	JOIN pg_catalog.pg_stat_activity AS a ON a.pid OPERATOR(pg_catalog.=) l.pid
+	WHERE l.locktype OPERATOR(pg_catalog.=) 'advisory'
+	  AND l.database OPERATOR(pg_catalog.=) (SELECT d.oid FROM pg_catalog.pg_database AS d
+			WHERE d.datname OPERATOR(pg_catalog.=) pg_catalog.current_database())
+	  AND l.classid OPERATOR(pg_catalog.=) 7170407
+	  AND l.objid OPERATOR(pg_catalog.=) 1918989413
+	  AND l.objsubid OPERATOR(pg_catalog.=) 1;
+COMMENT ON VIEW migrate.activity IS
+	'backends holding or waiting for the migration lock';
+
+/*
  * The SQL interface.  None of these is STRICT: a NULL where a value is
  * required is an error (22004), never a silent NULL result.
  */
@@ -315,6 +336,16 @@ RETURNS text
 	LANGUAGE C VOLATILE;
 COMMENT ON FUNCTION migrate.register(text, text, text, text, text[], boolean, text) IS
 	'registers a versioned migration: registered, unchanged or updated';
+
+CREATE FUNCTION migrate.register_repeatable(
+	name text,
+	up text,
+	project text DEFAULT 'default')
+RETURNS text
+	AS 'MODULE_PATHNAME', 'migrate_register_repeatable'
+	LANGUAGE C VOLATILE;
+COMMENT ON FUNCTION migrate.register_repeatable(text, text, text) IS
+	'registers a repeatable migration, applied again whenever it changes';
 
 CREATE FUNCTION migrate.unregister(
 	version text,
@@ -352,6 +383,48 @@ RETURNS TABLE(run_id bigint, project text, version migrate.version,
 	LANGUAGE C VOLATILE ROWS 1;
 COMMENT ON FUNCTION migrate.rollback(integer, text, boolean, boolean) IS
 	'reverts the newest applied migrations of a project';
+
+CREATE FUNCTION migrate.rollback_to(
+	target text,
+	project text DEFAULT 'default',
+	dry_run boolean DEFAULT false,
+	wait boolean DEFAULT true)
+RETURNS TABLE(run_id bigint, project text, version migrate.version,
+			  name text, action text, status text,
+			  duration_ms double precision, message text)
+	AS 'MODULE_PATHNAME', 'migrate_rollback_to'
+	LANGUAGE C VOLATILE ROWS 10;
+COMMENT ON FUNCTION migrate.rollback_to(text, text, boolean, boolean) IS
+	'reverts the applied migrations of a project above a target version';
+
+CREATE FUNCTION migrate.rollback_all(
+	project text,
+	dry_run boolean DEFAULT false,
+	wait boolean DEFAULT true)
+RETURNS TABLE(run_id bigint, project text, version migrate.version,
+			  name text, action text, status text,
+			  duration_ms double precision, message text)
+	AS 'MODULE_PATHNAME', 'migrate_rollback_all'
+	LANGUAGE C VOLATILE ROWS 10;
+COMMENT ON FUNCTION migrate.rollback_all(text, boolean, boolean) IS
+	'reverts every applied migration of a project';
+
+CREATE FUNCTION migrate.baseline(
+	version text,
+	project text DEFAULT 'default')
+RETURNS integer
+	AS 'MODULE_PATHNAME', 'migrate_baseline'
+	LANGUAGE C VOLATILE;
+COMMENT ON FUNCTION migrate.baseline(text, text) IS
+	'marks the migrations of a project up to a version applied without running them';
+
+CREATE FUNCTION migrate.validate(project text DEFAULT NULL)
+RETURNS TABLE(project text, version migrate.version, severity text,
+			  problem text, detail text)
+	AS 'MODULE_PATHNAME', 'migrate_validate'
+	LANGUAGE C STABLE ROWS 10;
+COMMENT ON FUNCTION migrate.validate(text) IS
+	'problems in the registered migrations and their history; changes nothing';
 
 CREATE FUNCTION migrate.status(project text DEFAULT NULL)
 RETURNS TABLE(project text, version migrate.version, name text, kind text,

@@ -198,6 +198,34 @@ migrate_catalog_get(const char *project, const char *version)
 }
 
 /*
+ * migrate_catalog_get_repeatable
+ *		The repeatable migration (project, name), or NULL.
+ */
+Migration *
+migrate_catalog_get_repeatable(const char *project, const char *name)
+{
+	static SPIPlanPtr plan = NULL;
+	Oid			argtypes[2] = {TEXTOID, TEXTOID};
+	Datum		values[2];
+	Migration  *result = NULL;
+
+	prepare_cached(&plan,
+				   "SELECT " MIGRATION_COLUMNS " FROM migrate.migration"
+				   " WHERE kind OPERATOR(pg_catalog.=) 'repeatable'"
+				   " AND project OPERATOR(pg_catalog.=) $1"
+				   " AND name OPERATOR(pg_catalog.=) $2",
+				   2, argtypes);
+	values[0] = CStringGetTextDatum(project);
+	values[1] = CStringGetTextDatum(name);
+	catalog_exec(plan, values, NULL, false, 1, SPI_OK_SELECT);
+	if (SPI_processed > 0)
+		result = row_to_migration(SPI_tuptable->vals[0],
+								  SPI_tuptable->tupdesc);
+	SPI_freetuptable(SPI_tuptable);
+	return result;
+}
+
+/*
  * migrate_catalog_insert
  *		Adds a new registration, pending, registered now.
  */
@@ -347,6 +375,27 @@ migrate_catalog_unapplied(void)
 }
 
 /*
+ * migrate_catalog_repeatables_due
+ *		The repeatable migrations to apply: never applied, failed, or
+ *		changed since they were last applied; by (project, name).
+ */
+List *
+migrate_catalog_repeatables_due(void)
+{
+	static SPIPlanPtr plan = NULL;
+
+	prepare_cached(&plan,
+				   "SELECT " MIGRATION_COLUMNS " FROM migrate.migration"
+				   " WHERE kind OPERATOR(pg_catalog.=) 'repeatable'"
+				   " AND (state OPERATOR(pg_catalog.<>) 'applied'"
+				   " OR applied_checksum IS DISTINCT FROM checksum)"
+				   " ORDER BY project, name COLLATE \"C\"",
+				   0, NULL);
+	catalog_exec(plan, NULL, NULL, false, 0, SPI_OK_SELECT);
+	return rows_to_migrations();
+}
+
+/*
  * migrate_catalog_highest_applied
  *		The highest applied version of a project (as written), or NULL.
  */
@@ -477,6 +526,85 @@ migrate_catalog_record(const MigrationEvent *ev, const char *new_state,
 	if (SPI_processed != 1)
 		elog(ERROR, "migration %lld vanished from the catalog",
 			 (long long) m->id);
+}
+
+/*
+ * migrate_catalog_validate
+ *		Adds to tupstore (the rows of migrate.validate) the problems found
+ *		in the catalog alone: applied migrations whose checksum changed,
+ *		applied migrations without down, outdated repeatable migrations,
+ *		and history of migrations that are no longer registered.
+ */
+void
+migrate_catalog_validate(const char *project, Tuplestorestate *tupstore,
+						 TupleDesc tupdesc)
+{
+	static SPIPlanPtr plan = NULL;
+	Oid			argtypes[1] = {TEXTOID};
+	Datum		values[1];
+	char		nulls[1] = {' '};
+	uint64		i;
+
+	prepare_cached(&plan,
+				   "SELECT project, version, severity, problem, detail FROM ("
+				   " SELECT m.project, m.version, 'error' AS severity,"
+				   "  'checksum mismatch' AS problem,"
+				   "  pg_catalog.format('applied with checksum %s, registered with checksum %s',"
+				   "   m.applied_checksum, m.checksum) AS detail, 1 AS rank"
+				   " FROM migrate.migration AS m"
+				   " WHERE m.kind OPERATOR(pg_catalog.=) 'versioned'"
+				   "  AND m.state OPERATOR(pg_catalog.=) 'applied'"
+				   "  AND m.applied_checksum IS DISTINCT FROM m.checksum"
+				   " UNION ALL"
+				   " SELECT e.project, e.version, 'warning', 'unregistered history',"
+				   "  pg_catalog.format('%s history rows for \"%s\", which is no longer registered',"
+				   "   pg_catalog.count(*), pg_catalog.max(e.name)), 2"
+				   " FROM migrate.event AS e"
+				   " WHERE NOT EXISTS (SELECT FROM migrate.migration AS m"
+				   "  WHERE m.project OPERATOR(pg_catalog.=) e.project"
+				   "  AND CASE WHEN e.version IS NULL"
+				   "   THEN m.kind OPERATOR(pg_catalog.=) 'repeatable'"
+				   "    AND m.name OPERATOR(pg_catalog.=) e.name"
+				   "   ELSE m.kind OPERATOR(pg_catalog.=) 'versioned'"
+				   "    AND m.version OPERATOR(migrate.=) e.version END)"
+				   " GROUP BY e.project, e.version,"
+				   "  CASE WHEN e.version IS NULL THEN e.name END"
+				   " UNION ALL"
+				   " SELECT m.project, m.version, 'info', 'no down',"
+				   "  pg_catalog.format('\"%s\" is applied and has no down script: it cannot be reverted',"
+				   "   m.name), 3"
+				   " FROM migrate.migration AS m"
+				   " WHERE m.kind OPERATOR(pg_catalog.=) 'versioned'"
+				   "  AND m.state OPERATOR(pg_catalog.=) 'applied'"
+				   "  AND m.down IS NULL"
+				   " UNION ALL"
+				   " SELECT m.project, NULL, 'info', 'outdated',"
+				   "  pg_catalog.format('repeatable \"%s\" changed since it was applied: run() applies it again',"
+				   "   m.name), 4"
+				   " FROM migrate.migration AS m"
+				   " WHERE m.kind OPERATOR(pg_catalog.=) 'repeatable'"
+				   "  AND m.state OPERATOR(pg_catalog.=) 'applied'"
+				   "  AND m.applied_checksum IS DISTINCT FROM m.checksum"
+				   ") AS v"
+				   " WHERE $1 IS NULL OR v.project OPERATOR(pg_catalog.=) $1"
+				   " ORDER BY v.rank, v.project, v.version, v.detail",
+				   1, argtypes);
+	if (project)
+		values[0] = CStringGetTextDatum(project);
+	else
+		nulls[0] = 'n';
+	catalog_exec(plan, values, nulls, true, 0, SPI_OK_SELECT);
+	for (i = 0; i < SPI_processed; i++)
+	{
+		Datum		row[5];
+		bool		isnull[5];
+
+		Assert(tupdesc->natts == lengthof(row));
+		heap_deform_tuple(SPI_tuptable->vals[i], SPI_tuptable->tupdesc,
+						  row, isnull);
+		tuplestore_putvalues(tupstore, tupdesc, row, isnull);
+	}
+	SPI_freetuptable(SPI_tuptable);
 }
 
 /*

@@ -61,7 +61,10 @@ extern void migrate_catalog_delete(int64 id);
 extern bool migrate_catalog_is_required(const Migration *m,
 										char **required_by);
 
+extern Migration *migrate_catalog_get_repeatable(const char *project,
+												 const char *name);
 extern List *migrate_catalog_unapplied(void);
+extern List *migrate_catalog_repeatables_due(void);
 extern char *migrate_catalog_highest_applied(const char *project);
 extern List *migrate_catalog_applied_newest_first(const char *project,
 												  int limit);
@@ -71,6 +74,9 @@ extern void migrate_catalog_record(const MigrationEvent *ev,
 								   const char *new_state,
 								   const char *applied_checksum);
 
+extern void migrate_catalog_validate(const char *project,
+									 Tuplestorestate *tupstore,
+									 TupleDesc tupdesc);
 extern void migrate_catalog_status(const char *project,
 								   Tuplestorestate *tupstore,
 								   TupleDesc tupdesc);

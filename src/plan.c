@@ -4,7 +4,7 @@
  *	  Choosing and ordering the migrations to apply or to revert.
  *
  * Applying: the candidates are the versioned migrations that are not
- * applied (pending or failed).  A migration follows its predecessor
+ * applied (pending or failed), then the repeatable ones that are due.  A migration follows its predecessor
  * version in its own project and everything it requires; among the
  * migrations whose predecessors are all done, the smallest (project,
  * version) goes first.  This is Kahn's algorithm with a heap, so the order
@@ -36,6 +36,7 @@ typedef struct PlanNode
 	bool		selected;		/* to be applied */
 	int			npreds;			/* selected nodes it waits for */
 	List	   *succs;			/* indexes of nodes waiting for it */
+	bool		behind;			/* waits for a cycle without being on one */
 } PlanNode;
 
 static int	version_cmp(const char *a, const char *b);
@@ -44,6 +45,9 @@ static int	heap_cmp(Datum a, Datum b, void *arg);
 static int	find_node(PlanNode *nodes, int n, const char *project,
 					  const char *version);
 static void select_node(PlanNode *nodes, int n, int i, List **work);
+static PlanProblem *make_problem(Migration *m, char *detail);
+static char *join_problems(List *problems, const char *sep,
+						   bool with_detail);
 
 static int
 version_cmp(const char *a, const char *b)
@@ -133,30 +137,27 @@ select_node(PlanNode *nodes, int n, int i, List **work)
 }
 
 /*
- * migrate_plan_apply
- *		The migrations run() applies, in order.
+ * migrate_plan_analyze
+ *		What run(target, project) would apply, in order, and what stands in
+ *		its way.  Throws only on catalog errors.
  *
  * project NULL means every project; otherwise the pending migrations of
  * project (up to target, if given) and whatever pending migrations of
- * other projects they need.  Throws, naming the migrations involved, on a
- * missing requirement, on out-of-order migrations (unless out_of_order),
- * and on a dependency cycle.
+ * other projects they need.  Repeatable migrations that are due (never
+ * applied, failed, or changed since applied) come after every versioned
+ * one, by (project, name); a target leaves them out.
  */
-List *
-migrate_plan_apply(const char *project, const char *target,
-				   bool out_of_order)
+PlanAnalysis *
+migrate_plan_analyze(const char *project, const char *target)
 {
+	PlanAnalysis *pa = palloc0(sizeof(PlanAnalysis));
 	List	   *unapplied = migrate_catalog_unapplied();
 	PlanNode   *nodes;
 	int			n = 0;
 	int			i;
 	ListCell   *lc;
 	List	   *work = NIL;
-	StringInfoData missing;
-	StringInfoData late;
 	binaryheap *heap;
-	List	   *result = NIL;
-	int			done = 0;
 
 	nodes = palloc0(sizeof(PlanNode) * Max(list_length(unapplied), 1));
 	foreach(lc, unapplied)
@@ -166,8 +167,6 @@ migrate_plan_apply(const char *project, const char *target,
 		if (!m->repeatable)
 			nodes[n++].m = m;
 	}
-	if (n == 0)
-		return NIL;
 	qsort(nodes, n, sizeof(PlanNode), node_cmp);
 
 	/* The seeds: what the caller asked for. */
@@ -184,8 +183,7 @@ migrate_plan_apply(const char *project, const char *target,
 		select_node(nodes, n, i, &work);
 	}
 
-	/* Close over requirements, and report the missing ones. */
-	initStringInfo(&missing);
+	/* Close over requirements, and note the missing ones. */
 	while (work != NIL)
 	{
 		Migration  *m = nodes[linitial_int(work)].m;
@@ -196,7 +194,6 @@ migrate_plan_apply(const char *project, const char *target,
 			char	   *rproject;
 			char	   *rversion;
 			int			r;
-			Migration  *req;
 
 			migrate_plan_split_requirement((char *) lfirst(lc),
 										   &rproject, &rversion);
@@ -205,25 +202,16 @@ migrate_plan_apply(const char *project, const char *target,
 			{
 				if (!nodes[r].selected)
 					select_node(nodes, n, r, &work);
-				continue;
 			}
-			req = migrate_catalog_get(rproject, rversion);
-			if (req == NULL)
-				appendStringInfo(&missing, "%s%s %s requires %s %s",
-								 missing.len > 0 ? "; " : "",
-								 m->project, m->version, rproject, rversion);
+			else if (migrate_catalog_get(rproject, rversion) == NULL)
+				pa->missing = lappend(pa->missing,
+									  make_problem(m, psprintf("requires %s %s, which is not registered",
+															   rproject, rversion)));
 		}
 	}
-	if (missing.len > 0)
-		ereport(ERROR,
-				(errcode(ERRCODE_UNDEFINED_OBJECT),
-				 errmsg("migrations require migrations that are not registered"),
-				 errdetail("%s.", missing.data),
-				 errhint("Register the required migrations, or correct the requires lists.")));
 
 	/* Out of order: below the highest applied version of its project. */
-	initStringInfo(&late);
-	for (i = 0; i < n && !out_of_order; i++)
+	for (i = 0; i < n; i++)
 	{
 		char	   *highest;
 		int			j;
@@ -237,17 +225,11 @@ migrate_plan_apply(const char *project, const char *target,
 									nodes[i].m->project) == 0; j++)
 			if (nodes[j].selected &&
 				version_cmp(nodes[j].m->version, highest) < 0)
-				appendStringInfo(&late, "%s%s %s (below applied %s)",
-								 late.len > 0 ? ", " : "",
-								 nodes[j].m->project, nodes[j].m->version,
-								 highest);
+				pa->late = lappend(pa->late,
+								   make_problem(nodes[j].m,
+												psprintf("pending below applied version %s",
+														 highest)));
 	}
-	if (late.len > 0)
-		ereport(ERROR,
-				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
-				 errmsg("pending migrations are out of order"),
-				 errdetail("Pending: %s.", late.data),
-				 errhint("Apply them anyway with out_of_order => true, or give them higher versions.")));
 
 	/* The edges: predecessor in its project, then requirements. */
 	for (i = 0; i < n; i++)
@@ -281,7 +263,7 @@ migrate_plan_apply(const char *project, const char *target,
 	}
 
 	/* Kahn's algorithm, smallest (project, version) first. */
-	heap = binaryheap_allocate(n, heap_cmp, nodes);
+	heap = binaryheap_allocate(Max(n, 1), heap_cmp, nodes);
 	for (i = 0; i < n; i++)
 		if (nodes[i].selected && nodes[i].npreds == 0)
 			binaryheap_add(heap, Int32GetDatum(i));
@@ -289,8 +271,7 @@ migrate_plan_apply(const char *project, const char *target,
 	{
 		int			k = DatumGetInt32(binaryheap_remove_first(heap));
 
-		result = lappend(result, nodes[k].m);
-		done++;
+		pa->order = lappend(pa->order, nodes[k].m);
 		foreach(lc, nodes[k].succs)
 		{
 			int			s = lfirst_int(lc);
@@ -301,44 +282,155 @@ migrate_plan_apply(const char *project, const char *target,
 	}
 	binaryheap_free(heap);
 
-	for (i = 0, work = NIL; i < n; i++)
-		if (nodes[i].selected)
-			work = lappend_int(work, i);
-	if (done < list_length(work))
+	/*
+	 * Whatever still waits is in a cycle, or behind one.  Peel off, again
+	 * and again, the waiting nodes that nothing waiting depends on: those
+	 * are behind a cycle; what remains is on one.
+	 */
 	{
-		StringInfoData cycle;
+		bool		changed = true;
 
-		initStringInfo(&cycle);
-		foreach(lc, work)
+		for (i = 0; i < n; i++)
+			nodes[i].behind = false;
+		while (changed)
 		{
-			PlanNode   *node = &nodes[lfirst_int(lc)];
+			changed = false;
+			for (i = 0; i < n; i++)
+			{
+				bool		blocks = false;
 
-			if (node->npreds > 0)
-				appendStringInfo(&cycle, "%s%s %s", cycle.len > 0 ? ", " : "",
-								 node->m->project, node->m->version);
+				if (!nodes[i].selected || nodes[i].npreds == 0 ||
+					nodes[i].behind)
+					continue;
+				foreach(lc, nodes[i].succs)
+				{
+					PlanNode   *succ = &nodes[lfirst_int(lc)];
+
+					if (succ->npreds > 0 && !succ->behind)
+						blocks = true;
+				}
+				if (!blocks)
+				{
+					nodes[i].behind = true;
+					changed = true;
+				}
+			}
 		}
+	}
+	for (i = 0; i < n; i++)
+		if (nodes[i].selected && nodes[i].npreds > 0)
+			pa->cycle = lappend(pa->cycle,
+								make_problem(nodes[i].m,
+											 pstrdup(nodes[i].behind ?
+													 "waits for migrations in a dependency cycle" :
+													 "is in a dependency cycle")));
+
+	/* Repeatable migrations that are due, after all versioned ones. */
+	if (target == NULL)
+	{
+		foreach(lc, migrate_catalog_repeatables_due())
+		{
+			Migration  *m = (Migration *) lfirst(lc);
+
+			if (project == NULL || strcmp(m->project, project) == 0)
+				pa->order = lappend(pa->order, m);
+		}
+	}
+	return pa;
+}
+
+/*
+ * migrate_plan_apply
+ *		The migrations run() applies, in order.  Throws, naming the
+ *		migrations involved, on a missing requirement, on out-of-order
+ *		migrations (unless out_of_order), and on a dependency cycle.
+ */
+List *
+migrate_plan_apply(const char *project, const char *target,
+				   bool out_of_order)
+{
+	PlanAnalysis *pa = migrate_plan_analyze(project, target);
+
+	if (pa->missing != NIL)
+		ereport(ERROR,
+				(errcode(ERRCODE_UNDEFINED_OBJECT),
+				 errmsg("pending migrations require migrations that are not registered"),
+				 errdetail("%s.", join_problems(pa->missing, "; ", true)),
+				 errhint("Register the required migrations, or correct the requires lists.")));
+	if (pa->late != NIL && !out_of_order)
+		ereport(ERROR,
+				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+				 errmsg("pending migrations are out of order"),
+				 errdetail("Below the highest applied version of their project: %s.",
+						   join_problems(pa->late, ", ", false)),
+				 errhint("Apply them anyway with out_of_order => true, or give them higher versions.")));
+	if (pa->cycle != NIL)
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_OBJECT_DEFINITION),
 				 errmsg("pending migrations form a dependency cycle"),
-				 errdetail("Waiting on each other: %s.", cycle.data),
+				 errdetail("%s.", join_problems(pa->cycle, "; ", true)),
 				 errhint("A migration follows the lower versions of its project and what it requires; correct the requires lists.")));
+	return pa->order;
+}
+
+static PlanProblem *
+make_problem(Migration *m, char *detail)
+{
+	PlanProblem *p = palloc(sizeof(PlanProblem));
+
+	p->migration = m;
+	p->detail = detail;
+	return p;
+}
+
+/* "default 002 requires x 1, ...; ..." for error details. */
+static char *
+join_problems(List *problems, const char *sep, bool with_detail)
+{
+	StringInfoData buf;
+	ListCell   *lc;
+
+	initStringInfo(&buf);
+	foreach(lc, problems)
+	{
+		PlanProblem *p = (PlanProblem *) lfirst(lc);
+
+		appendStringInfo(&buf, "%s%s %s", buf.len > 0 ? sep : "",
+						 p->migration->project, p->migration->version);
+		if (with_detail)
+			appendStringInfo(&buf, " %s", p->detail);
 	}
-	return result;
+	return buf.data;
 }
 
 /*
  * migrate_plan_revert
- *		The newest-applied steps migrations of project, in the order to
- *		revert them.  Throws if one has no down script or is required by
- *		an applied migration that stays.
+ *		The applied migrations of project to revert, in the order to revert
+ *		them (newest applied first): the steps newest ones, or with target,
+ *		every one whose version sorts above target.  Throws if one has no
+ *		down script or is required by an applied migration that stays.
  */
 List *
-migrate_plan_revert(const char *project, int steps)
+migrate_plan_revert(const char *project, int steps, const char *target)
 {
 	List	   *revert = migrate_catalog_applied_newest_first(project, steps);
 	List	   *dependents;
 	ListCell   *lc;
 	StringInfoData nodown;
+
+	if (target != NULL)
+	{
+		List	   *above = NIL;
+
+		foreach(lc, revert)
+		{
+			Migration  *m = (Migration *) lfirst(lc);
+
+			if (version_cmp(m->version, target) > 0)
+				above = lappend(above, m);
+		}
+		revert = above;
+	}
 
 	initStringInfo(&nodown);
 	foreach(lc, revert)

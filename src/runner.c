@@ -31,7 +31,10 @@
 #include "postgres.h"
 
 #include "access/xact.h"
+#include "commands/async.h"
 #include "executor/spi.h"
+#include "lib/stringinfo.h"
+#include "mb/pg_wchar.h"
 #include "miscadmin.h"
 #include "portability/instr_time.h"
 #include "tcop/dest.h"
@@ -39,6 +42,7 @@
 #include "utils/backend_status.h"
 #include "utils/acl.h"
 #include "utils/guc.h"
+#include "utils/json.h"
 #include "utils/memutils.h"
 #include "utils/timestamp.h"
 
@@ -229,6 +233,8 @@ static void run_one_in_subxact(RunState *rs, bool *failed);
 static void record(RunState *rs, bool ok, ErrorData *edata,
 				   double duration_ms);
 static bool error_is_migrations_fault(const ErrorData *edata);
+static const char *action_of(RunState *rs, const Migration *m);
+static void notify(const MigrationEvent *ev);
 static char *failure_message(RunState *rs, ErrorData *edata);
 
 /*
@@ -331,6 +337,7 @@ migrate_runner_run(List *plan, bool revert, bool atomic, bool dry_run,
 
 			res = palloc0(sizeof(RunResult));
 			res->migration = rs->plan[rs->current];
+			res->action = action_of(rs, res->migration);
 			res->ok = false;
 			res->message = edata->message;
 			INSTR_TIME_SET_CURRENT(elapsed);
@@ -385,15 +392,21 @@ run_one(RunState *rs)
 {
 	Migration  *m = rs->plan[rs->current];
 	ScriptLabel label = {m->project, m->version, m->name,
-	rs->revert ? "down" : "up"};
+	rs->revert ? "down" : m->repeatable ? "repeatable" : "up"};
 	MemoryContext oldcontext;
 	RunResult  *res;
 	instr_time	elapsed;
 
-	ereport(NOTICE,
-			(errmsg("%s %d/%d: %s %s %s",
-					rs->revert ? "reverting" : "applying",
-					rs->current + 1, rs->n, m->project, m->version, m->name)));
+	if (m->repeatable)
+		ereport(NOTICE,
+				(errmsg("applying %d/%d: %s repeatable %s",
+						rs->current + 1, rs->n, m->project, m->name)));
+	else
+		ereport(NOTICE,
+				(errmsg("%s %d/%d: %s %s %s",
+						rs->revert ? "reverting" : "applying",
+						rs->current + 1, rs->n, m->project, m->version,
+						m->name)));
 
 	MemoryContextReset(rs->per_migration);
 	oldcontext = MemoryContextSwitchTo(rs->per_migration);
@@ -409,6 +422,7 @@ run_one(RunState *rs)
 	MemoryContextSwitchTo(rs->outer);
 	res = palloc0(sizeof(RunResult));
 	res->migration = m;
+	res->action = action_of(rs, m);
 	res->ok = true;
 	res->duration_ms = INSTR_TIME_GET_MILLISEC(elapsed);
 	rs->results = lappend(rs->results, res);
@@ -455,6 +469,7 @@ run_one_in_subxact(RunState *rs, bool *failed)
 		INSTR_TIME_SUBTRACT(elapsed, rs->start);
 		res = palloc0(sizeof(RunResult));
 		res->migration = rs->plan[rs->current];
+		res->action = action_of(rs, res->migration);
 		res->ok = false;
 		res->duration_ms = INSTR_TIME_GET_MILLISEC(elapsed);
 		res->message = edata->message;
@@ -482,7 +497,7 @@ record(RunState *rs, bool ok, ErrorData *edata, double duration_ms)
 
 	ev.run_id = rs->run_id;
 	ev.migration = m;
-	ev.action = rs->revert ? "down" : "up";
+	ev.action = action_of(rs, m);
 	ev.ok = ok;
 	ev.started_at = rs->started_at;
 	ev.duration_ms = duration_ms;
@@ -507,6 +522,86 @@ record(RunState *rs, bool ok, ErrorData *edata, double duration_ms)
 		applied_checksum = m->checksum;
 	}
 	migrate_catalog_record(&ev, state, applied_checksum);
+	notify(&ev);
+}
+
+/* What a run does to a migration: "up", "down" or "repeat". */
+static const char *
+action_of(RunState *rs, const Migration *m)
+{
+	if (rs->revert)
+		return "down";
+	return m->repeatable ? "repeat" : "up";
+}
+
+/*
+ * notify
+ *		NOTIFY migrate, '<json>' for an applied, reverted or failed
+ *		migration.  Listeners get it when the caller commits; a dry run or
+ *		a rolled back subtransaction discards it with everything else.
+ */
+static void
+notify(const MigrationEvent *ev)
+{
+	const Migration *m = ev->migration;
+	StringInfoData payload;
+	char	   *name = m->name;
+
+	/* NOTIFY payloads are short: keep the name under 1000 bytes. */
+	if (strlen(name) > 1000)
+		name = pnstrdup(name, pg_mbcliplen(name, strlen(name), 1000));
+
+	initStringInfo(&payload);
+	appendStringInfo(&payload, "{\"run_id\": " INT64_FORMAT ", \"project\": ",
+					 ev->run_id);
+	escape_json(&payload, m->project);
+	appendStringInfoString(&payload, ", \"version\": ");
+	if (m->version)
+		escape_json(&payload, m->version);
+	else
+		appendStringInfoString(&payload, "null");
+	appendStringInfoString(&payload, ", \"name\": ");
+	escape_json(&payload, name);
+	appendStringInfo(&payload,
+					 ", \"action\": \"%s\", \"status\": \"%s\", \"duration_ms\": %.3f",
+					 ev->action, ev->ok ? "ok" : "failed", ev->duration_ms);
+	if (ev->error)
+		appendStringInfo(&payload, ", \"sqlstate\": \"%s\"",
+						 unpack_sql_state(ev->error->sqlerrcode));
+	appendStringInfoChar(&payload, '}');
+	Async_Notify("migrate", payload.data);
+}
+
+/*
+ * migrate_runner_baseline
+ *		Marks the migrations of plan applied without running them, with a
+ *		"baseline" history row each.  Returns how many.
+ */
+int
+migrate_runner_baseline(List *plan, int64 run_id)
+{
+	char	   *role = GetUserNameFromId(GetUserId(), false);
+	TimestampTz now = GetCurrentTimestamp();
+	ListCell   *lc;
+
+	foreach(lc, plan)
+	{
+		Migration  *m = (Migration *) lfirst(lc);
+		MigrationEvent ev;
+
+		memset(&ev, 0, sizeof(ev));
+		ev.run_id = run_id;
+		ev.migration = m;
+		ev.action = "baseline";
+		ev.ok = true;
+		ev.started_at = now;
+		ev.duration_ms = 0;
+		ev.role = role;
+		ev.ran_as = NULL;
+		ev.checksum = m->checksum;
+		migrate_catalog_record(&ev, "applied", m->checksum);
+	}
+	return list_length(plan);
 }
 
 /*

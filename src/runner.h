@@ -15,6 +15,7 @@
 typedef struct RunResult
 {
 	const Migration *migration;
+	const char *action;			/* "up", "down" or "repeat" */
 	bool		ok;
 	double		duration_ms;
 	char	   *message;		/* the error message, when !ok */
@@ -24,6 +25,7 @@ extern void migrate_runner_init(void);
 extern void migrate_runner_check_roles(List *plan);
 extern List *migrate_runner_run(List *plan, bool revert, bool atomic,
 								bool dry_run, int64 run_id);
+extern int	migrate_runner_baseline(List *plan, int64 run_id);
 extern void migrate_runner_prevent_reentry(const char *function);
 extern void migrate_runner_execute(const char *script,
 								   const ScriptLabel *label, Oid run_as);

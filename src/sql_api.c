@@ -45,9 +45,14 @@
 #define MIGRATE_DEFAULT_PROJECT "default"
 
 PG_FUNCTION_INFO_V1(migrate_register);
+PG_FUNCTION_INFO_V1(migrate_register_repeatable);
+PG_FUNCTION_INFO_V1(migrate_validate);
 PG_FUNCTION_INFO_V1(migrate_unregister);
 PG_FUNCTION_INFO_V1(migrate_run);
 PG_FUNCTION_INFO_V1(migrate_rollback);
+PG_FUNCTION_INFO_V1(migrate_rollback_to);
+PG_FUNCTION_INFO_V1(migrate_rollback_all);
+PG_FUNCTION_INFO_V1(migrate_baseline);
 PG_FUNCTION_INFO_V1(migrate_status);
 PG_FUNCTION_INFO_V1(migrate_current_version);
 
@@ -60,14 +65,20 @@ static void check_version(const char *version);
 static void check_name(const char *name);
 static List *normalize_requires(ArrayType *requires, const char *project,
 								const char *version);
+static const char *store_registration(Migration *m, const char *function);
 static void begin_change(const char *function, bool wait);
 static bool project_name_is_valid(const char *project);
 static int	cstring_cmp(const ListCell *a, const ListCell *b);
 static char *join_names(List *names);
 static void check_can_act_as(const Migration *m, const char *what);
 static List *describe_changes(const Migration *old, const Migration *new);
+static void put_problems(ReturnSetInfo *rsinfo, List *problems,
+						 const char *severity, const char *problem);
+static void revert(FunctionCallInfo fcinfo, const char *function,
+				   const char *project, int steps, const char *target,
+				   bool dry_run, bool wait);
 static void return_results(FunctionCallInfo fcinfo, List *results,
-						   int64 run_id, bool revert);
+						   int64 run_id);
 
 /*
  * migrate.register(version, name, up, down, requires, transactional,
@@ -79,7 +90,6 @@ Datum
 migrate_register(PG_FUNCTION_ARGS)
 {
 	Migration  *m = palloc0(sizeof(Migration));
-	Migration  *old;
 	ScriptLabel label;
 	const char *result;
 
@@ -112,8 +122,59 @@ migrate_register(PG_FUNCTION_ARGS)
 												&label);
 	}
 
-	begin_change("migrate.register()", true);
-	old = migrate_catalog_get(m->project, m->version);
+	result = store_registration(m, "migrate.register()");
+	PG_RETURN_TEXT_P(cstring_to_text(result));
+}
+
+/*
+ * migrate.register_repeatable(name, up, project) returns text
+ *
+ * Returns "registered", "unchanged" or "updated".  A repeatable migration
+ * is applied again by run() whenever its checksum changes.
+ */
+Datum
+migrate_register_repeatable(PG_FUNCTION_ARGS)
+{
+	Migration  *m = palloc0(sizeof(Migration));
+	ScriptLabel label;
+
+	m->repeatable = true;
+	m->name = text_arg(fcinfo, 0);
+	m->up = text_arg(fcinfo, 1);
+	m->project = text_arg(fcinfo, 2);
+	m->transactional = true;
+	check_project(m->project);
+	check_name(m->name);
+	m->registered_by = GetUserNameFromId(GetUserId(), false);
+
+	label.project = m->project;
+	label.version = NULL;
+	label.name = m->name;
+	label.part = "repeatable";
+	m->checksum = migrate_script_check(m->up, true, &label);
+
+	PG_RETURN_TEXT_P(cstring_to_text(store_registration(m,
+														"migrate.register_repeatable()")));
+}
+
+/*
+ * store_registration
+ *		Inserts or updates the registration m (scripts already checked) and
+ *		returns "registered", "unchanged" or "updated".
+ */
+static const char *
+store_registration(Migration *m, const char *function)
+{
+	Migration  *old;
+	const char *result;
+	ScriptLabel label = {m->project, m->version, m->name,
+	m->repeatable ? "repeatable" : "up"};
+
+	begin_change(function, true);
+	if (m->repeatable)
+		old = migrate_catalog_get_repeatable(m->project, m->name);
+	else
+		old = migrate_catalog_get(m->project, m->version);
 	if (old == NULL)
 	{
 		migrate_catalog_touch();
@@ -128,9 +189,8 @@ migrate_register(PG_FUNCTION_ARGS)
 			result = "unchanged";
 		else
 		{
-			label.part = "up";
 			check_can_act_as(old, "change");
-			if (strcmp(old->state, "applied") == 0 &&
+			if (!m->repeatable && strcmp(old->state, "applied") == 0 &&
 				strcmp(old->checksum, m->checksum) != 0)
 				ereport(ERROR,
 						(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
@@ -151,8 +211,7 @@ migrate_register(PG_FUNCTION_ARGS)
 		}
 	}
 	SPI_finish();
-
-	PG_RETURN_TEXT_P(cstring_to_text(result));
+	return result;
 }
 
 /*
@@ -266,7 +325,7 @@ migrate_run(PG_FUNCTION_ARGS)
 		results = migrate_runner_run(plan, false, atomic, dry_run, run_id);
 	}
 
-	return_results(fcinfo, results, run_id, false);
+	return_results(fcinfo, results, run_id);
 	SPI_finish();
 	return (Datum) 0;
 }
@@ -282,20 +341,74 @@ migrate_rollback(PG_FUNCTION_ARGS)
 	char	   *project = text_arg(fcinfo, 1);
 	bool		dry_run = bool_arg(fcinfo, 2);
 	bool		wait = bool_arg(fcinfo, 3);
-	List	   *plan;
-	List	   *results = NIL;
-	int64		run_id = 0;
 
 	check_project(project);
 	if (steps < 1)
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 				 errmsg("steps must be at least 1, not %d", steps)));
+	revert(fcinfo, "migrate.rollback()", project, steps, NULL, dry_run, wait);
+	return (Datum) 0;
+}
+
+/*
+ * migrate.rollback_to(target, project, dry_run, wait)
+ *		returns the same rows as run
+ *
+ * Reverts the applied migrations whose version sorts above target.
+ */
+Datum
+migrate_rollback_to(PG_FUNCTION_ARGS)
+{
+	char	   *target = text_arg(fcinfo, 0);
+	char	   *project = text_arg(fcinfo, 1);
+	bool		dry_run = bool_arg(fcinfo, 2);
+	bool		wait = bool_arg(fcinfo, 3);
+
+	check_project(project);
+	check_version(target);
+	revert(fcinfo, "migrate.rollback_to()", project, INT_MAX, target,
+		   dry_run, wait);
+	return (Datum) 0;
+}
+
+/*
+ * migrate.rollback_all(project, dry_run, wait)
+ *		returns the same rows as run
+ */
+Datum
+migrate_rollback_all(PG_FUNCTION_ARGS)
+{
+	char	   *project = text_arg(fcinfo, 0);
+	bool		dry_run = bool_arg(fcinfo, 1);
+	bool		wait = bool_arg(fcinfo, 2);
+
+	check_project(project);
+	revert(fcinfo, "migrate.rollback_all()", project, INT_MAX, NULL,
+		   dry_run, wait);
+	return (Datum) 0;
+}
+
+/*
+ * The body of the rollback functions: revert the plan and return its rows.
+ */
+static void
+revert(FunctionCallInfo fcinfo, const char *function, const char *project,
+	   int steps, const char *target, bool dry_run, bool wait)
+{
+	List	   *plan;
+	List	   *results = NIL;
+	int64		run_id = 0;
 
 	InitMaterializedSRF(fcinfo, 0);
-	begin_change("migrate.rollback()", wait);
+	begin_change(function, wait);
+	if (target && migrate_catalog_get(project, target) == NULL)
+		ereport(ERROR,
+				(errcode(ERRCODE_UNDEFINED_OBJECT),
+				 errmsg("target migration %s %s is not registered",
+						project, target)));
 
-	plan = migrate_plan_revert(project, steps);
+	plan = migrate_plan_revert(project, steps, target);
 	if (plan != NIL)
 	{
 		migrate_runner_check_roles(plan);
@@ -303,10 +416,112 @@ migrate_rollback(PG_FUNCTION_ARGS)
 		run_id = migrate_catalog_next_run_id();
 		results = migrate_runner_run(plan, true, true, dry_run, run_id);
 	}
+	return_results(fcinfo, results, run_id);
+	SPI_finish();
+}
 
-	return_results(fcinfo, results, run_id, true);
+/*
+ * migrate.baseline(version, project) returns integer
+ *
+ * Marks every registered migration of the project up to version as
+ * applied, without running it: adopting a database whose schema already
+ * has them.  Refused if any migration of the project is applied.
+ */
+Datum
+migrate_baseline(PG_FUNCTION_ARGS)
+{
+	char	   *version = text_arg(fcinfo, 0);
+	char	   *project = text_arg(fcinfo, 1);
+	char	   *highest;
+	List	   *plan = NIL;
+	ListCell   *lc;
+	int			count = 0;
+
+	check_project(project);
+	check_version(version);
+	begin_change("migrate.baseline()", true);
+
+	highest = migrate_catalog_highest_applied(project);
+	if (highest != NULL)
+		ereport(ERROR,
+				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+				 errmsg("cannot baseline project \"%s\" because it has applied migrations",
+						project),
+				 errdetail("Its highest applied version is %s.", highest),
+				 errhint("A baseline adopts a database that migrate has not managed yet.")));
+
+	foreach(lc, migrate_catalog_unapplied())
+	{
+		Migration  *m = (Migration *) lfirst(lc);
+
+		if (!m->repeatable && strcmp(m->project, project) == 0 &&
+			migrate_version_compare(m->version, strlen(m->version),
+									version, strlen(version)) <= 0)
+			plan = lappend(plan, m);
+	}
+	if (plan != NIL)
+	{
+		migrate_catalog_touch();
+		count = migrate_runner_baseline(plan,
+										migrate_catalog_next_run_id());
+	}
+	SPI_finish();
+	PG_RETURN_INT32(count);
+}
+
+/*
+ * migrate.validate(project) returns setof (project, version, severity,
+ *		problem, detail)
+ *
+ * Finds, without changing anything, what would stop or surprise a run:
+ * missing requirements and dependency cycles (error), out-of-order
+ * pending migrations (warning), applied migrations whose checksum changed
+ * (error), history of unregistered migrations (warning), applied
+ * migrations without down and outdated repeatable ones (info).
+ */
+Datum
+migrate_validate(PG_FUNCTION_ARGS)
+{
+	char	   *project = PG_ARGISNULL(0) ? NULL : text_arg(fcinfo, 0);
+	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
+	PlanAnalysis *pa;
+
+	if (project)
+		check_project(project);
+	InitMaterializedSRF(fcinfo, 0);
+	if (SPI_connect() != SPI_OK_CONNECT)
+		elog(ERROR, "SPI_connect failed");
+	pa = migrate_plan_analyze(project, NULL);
+	put_problems(rsinfo, pa->missing, "error", "missing requirement");
+	put_problems(rsinfo, pa->cycle, "error", "dependency cycle");
+	put_problems(rsinfo, pa->late, "warning", "out of order");
+	migrate_catalog_validate(project, rsinfo->setResult, rsinfo->setDesc);
 	SPI_finish();
 	return (Datum) 0;
+}
+
+/* Adds a validate() row per PlanProblem. */
+static void
+put_problems(ReturnSetInfo *rsinfo, List *problems, const char *severity,
+			 const char *problem)
+{
+	ListCell   *lc;
+
+	foreach(lc, problems)
+	{
+		PlanProblem *p = (PlanProblem *) lfirst(lc);
+		Datum		values[5];
+		bool		nulls[5] = {false};
+
+		values[0] = CStringGetTextDatum(p->migration->project);
+		values[1] = migrate_version_datum(p->migration->version,
+										  strlen(p->migration->version));
+		values[2] = CStringGetTextDatum(severity);
+		values[3] = CStringGetTextDatum(problem);
+		values[4] = CStringGetTextDatum(p->detail);
+		tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc,
+							 values, nulls);
+	}
 }
 
 /*
@@ -510,8 +725,7 @@ normalize_requires(ArrayType *requires, const char *project,
  * Puts the results of a run into the function's tuplestore.
  */
 static void
-return_results(FunctionCallInfo fcinfo, List *results, int64 run_id,
-			   bool revert)
+return_results(FunctionCallInfo fcinfo, List *results, int64 run_id)
 {
 	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
 	ListCell   *lc;
@@ -524,10 +738,13 @@ return_results(FunctionCallInfo fcinfo, List *results, int64 run_id,
 
 		values[0] = Int64GetDatum(run_id);
 		values[1] = CStringGetTextDatum(r->migration->project);
-		values[2] = migrate_version_datum(r->migration->version,
-										  strlen(r->migration->version));
+		if (r->migration->version)
+			values[2] = migrate_version_datum(r->migration->version,
+											  strlen(r->migration->version));
+		else
+			nulls[2] = true;	/* a repeatable migration */
 		values[3] = CStringGetTextDatum(r->migration->name);
-		values[4] = CStringGetTextDatum(revert ? "down" : "up");
+		values[4] = CStringGetTextDatum(r->action);
 		values[5] = CStringGetTextDatum(r->ok ? "ok" : "failed");
 		values[6] = Float8GetDatum(r->duration_ms);
 		if (r->message)
