@@ -539,6 +539,7 @@ action_of(RunState *rs, const Migration *m)
  *		NOTIFY migrate, '<json>' for an applied, reverted or failed
  *		migration.  Listeners get it when the caller commits; a dry run or
  *		a rolled back subtransaction discards it with everything else.
+ *		The payload identifies the event; migrate.history has the rest.
  */
 static void
 notify(const MigrationEvent *ev)
@@ -562,9 +563,8 @@ notify(const MigrationEvent *ev)
 		appendStringInfoString(&payload, "null");
 	appendStringInfoString(&payload, ", \"name\": ");
 	escape_json(&payload, name);
-	appendStringInfo(&payload,
-					 ", \"action\": \"%s\", \"status\": \"%s\", \"duration_ms\": %.3f",
-					 ev->action, ev->ok ? "ok" : "failed", ev->duration_ms);
+	appendStringInfo(&payload, ", \"action\": \"%s\", \"status\": \"%s\"",
+					 ev->action, ev->ok ? "ok" : "failed");
 	if (ev->error)
 		appendStringInfo(&payload, ", \"sqlstate\": \"%s\"",
 						 unpack_sql_state(ev->error->sqlerrcode));
