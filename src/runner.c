@@ -148,9 +148,13 @@ migrate_runner_execute(const char *script, const ScriptLabel *label,
 
 			errarg.stmtno = foreach_current_index(lc) + 1;
 			errarg.line = st->line;
-			activity = psprintf("/* migrate: %s of %s, statement %d of %d */ %s",
+			/* pg_stat_activity keeps track_activity_query_size bytes */
+			activity = psprintf("/* migrate: %s of %s, statement %d of %d */ %.*s",
 								label->part, migrate_script_describe(label),
-								errarg.stmtno, nstmts, sql);
+								errarg.stmtno, nstmts,
+								pg_mbcliplen(sql, st->length,
+											 pgstat_track_activity_query_size),
+								sql);
 			pgstat_report_activity(STATE_RUNNING, activity);
 			execute_statement(sql);
 			pfree(activity);
