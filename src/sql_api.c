@@ -66,6 +66,7 @@ static void check_name(const char *name);
 static List *normalize_requires(ArrayType *requires, const char *project,
 								const char *version);
 static const char *store_registration(Migration *m, const char *function);
+static void check_can_change(const char *function);
 static void begin_change(const char *function, bool wait);
 static bool project_name_is_valid(const char *project);
 static int	cstring_cmp(const ListCell *a, const ListCell *b);
@@ -93,6 +94,7 @@ migrate_register(PG_FUNCTION_ARGS)
 	ScriptLabel label;
 	const char *result;
 
+	check_can_change("migrate.register()");
 	m->version = text_arg(fcinfo, 0);
 	m->name = text_arg(fcinfo, 1);
 	m->up = text_arg(fcinfo, 2);
@@ -138,6 +140,7 @@ migrate_register_repeatable(PG_FUNCTION_ARGS)
 	Migration  *m = palloc0(sizeof(Migration));
 	ScriptLabel label;
 
+	check_can_change("migrate.register_repeatable()");
 	m->repeatable = true;
 	m->name = text_arg(fcinfo, 0);
 	m->up = text_arg(fcinfo, 1);
@@ -317,7 +320,7 @@ migrate_run(PG_FUNCTION_ARGS)
 						 errmsg("migration %s is not transactional and cannot run inside migrate.run()",
 								migrate_script_describe(&label)),
 						 errdetail("migrate.run() runs in the caller's transaction; this migration must run outside any transaction block."),
-						 errhint("Run its statements yourself, then mark it applied with migrate.baseline() once available; see README.md, \"Limits\".")));
+						 errhint("Non-transactional migrations need the migrate.deploy() procedure, which is not built yet; see README.md, \"Limits\".")));
 		}
 		migrate_runner_check_roles(plan);
 		migrate_catalog_touch();
@@ -566,17 +569,27 @@ migrate_current_version(PG_FUNCTION_ARGS)
 }
 
 /*
- * begin_change
- *		What every function that changes the catalog does first: refuse on
- *		a standby, in a read-only transaction and inside a migration,
- *		connect to SPI, and take the migration lock.
+ * check_can_change
+ *		Refuses to change the catalog on a standby, in a read-only
+ *		transaction and inside a migration.  Cheap: called first.
  */
 static void
-begin_change(const char *function, bool wait)
+check_can_change(const char *function)
 {
 	PreventCommandDuringRecovery(function);
 	PreventCommandIfReadOnly(function);
 	migrate_runner_prevent_reentry(function);
+}
+
+/*
+ * begin_change
+ *		What every function that changes the catalog does before reading
+ *		it: check_can_change, connect to SPI, take the migration lock.
+ */
+static void
+begin_change(const char *function, bool wait)
+{
+	check_can_change(function);
 	if (SPI_connect() != SPI_OK_CONNECT)
 		elog(ERROR, "SPI_connect failed");
 	migrate_lock_acquire(wait);
