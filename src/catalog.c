@@ -389,7 +389,7 @@ migrate_catalog_repeatables_due(void)
 				   " WHERE kind OPERATOR(pg_catalog.=) 'repeatable'"
 				   " AND (state OPERATOR(pg_catalog.<>) 'applied'"
 				   " OR applied_checksum IS DISTINCT FROM checksum)"
-				   " ORDER BY project, name COLLATE \"C\"",
+				   " ORDER BY project COLLATE \"C\", name COLLATE \"C\"",
 				   0, NULL);
 	catalog_exec(plan, NULL, NULL, false, 0, SPI_OK_SELECT);
 	return rows_to_migrations();
@@ -642,7 +642,8 @@ migrate_catalog_status(const char *project, Tuplestorestate *tupstore,
 				   " LEFT JOIN migrate.event AS e"
 				   " ON e.id OPERATOR(pg_catalog.=) m.last_event"
 				   " WHERE $1 IS NULL OR m.project OPERATOR(pg_catalog.=) $1"
-				   " ORDER BY m.project, m.kind DESC, m.version, m.name",
+				   " ORDER BY m.project COLLATE \"C\", m.kind DESC, m.version,"
+				   " m.name COLLATE \"C\"",
 				   1, argtypes);
 	if (project)
 		values[0] = CStringGetTextDatum(project);
