@@ -452,3 +452,6 @@ REVOKE ALL ON ALL TABLES IN SCHEMA migrate FROM PUBLIC;
 REVOKE ALL ON ALL SEQUENCES IN SCHEMA migrate FROM PUBLIC;
 REVOKE ALL ON ALL FUNCTIONS IN SCHEMA migrate FROM PUBLIC;
 REVOKE ALL ON TYPE migrate.version FROM PUBLIC;
+-- The row types of tables and views, too (they default to PUBLIC USAGE).
+REVOKE ALL ON TYPE migrate.migration, migrate.event, migrate.generation,
+	migrate.migrations, migrate.history, migrate.activity FROM PUBLIC;

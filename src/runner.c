@@ -8,9 +8,14 @@
  * parsed, planned and executed after the previous one, so it sees what the
  * previous ones did.  While it runs:
  *
- * - the current user is the migration's registrant, with
- *	 SECURITY_LOCAL_USERID_CHANGE set, so SET ROLE and SET SESSION
- *	 AUTHORIZATION fail: a script cannot climb back to the caller's rights;
+ * - the current user is the migration's registrant, in a
+ *	 security-restricted operation (SECURITY_RESTRICTED_OPERATION, as for
+ *	 REFRESH MATERIALIZED VIEW), so SET ROLE and SET SESSION AUTHORIZATION
+ *	 fail, and nothing the script leaves behind can run later with the
+ *	 caller's rights: the server refuses temporary tables and types (which
+ *	 would shadow the caller's names for the rest of its session) and
+ *	 deferred trigger events (which would fire at the caller's commit, as
+ *	 the caller);
  * - a new GUC nest level isolates settings: whatever the script SETs
  *	 (search_path included, LOCAL or not) is rolled back when it ends, so
  *	 the next migration and the caller start from the caller's settings;
@@ -132,7 +137,9 @@ migrate_runner_execute(const char *script, const ScriptLabel *label,
 		nstmts = list_length(stmts);
 
 		SetUserIdAndSecContext(run_as,
-							   save_sec_context | SECURITY_LOCAL_USERID_CHANGE);
+							   save_sec_context |
+							   SECURITY_LOCAL_USERID_CHANGE |
+							   SECURITY_RESTRICTED_OPERATION);
 		nestlevel = NewGUCNestLevel();
 
 		errcallback.callback = runner_error_callback;
@@ -459,6 +466,7 @@ run_one_in_subxact(RunState *rs, bool *failed)
 		ErrorData  *edata;
 		RunResult  *res;
 		instr_time	elapsed;
+		char	   *message;
 
 		MemoryContextSwitchTo(oldcontext);
 		edata = CopyErrorData();
@@ -480,10 +488,12 @@ run_one_in_subxact(RunState *rs, bool *failed)
 		rs->results = lappend(rs->results, res);
 
 		record(rs, false, edata, res->duration_ms);
+		message = failure_message(rs, edata);
 		ereport(WARNING,
 				(errcode(edata->sqlerrcode),
-				 errmsg_internal("%s", failure_message(rs, edata)),
+				 errmsg_internal("%s", message),
 				 edata->detail ? errdetail_internal("%s", edata->detail) : 0,
+				 edata->hint ? errhint("%s", edata->hint) :
 				 errhint("The failure is recorded in migrate.history; later migrations were not attempted.")));
 		*failed = true;
 	}
@@ -621,10 +631,16 @@ failure_message(RunState *rs, ErrorData *edata)
 	ScriptLabel label = {m->project, m->version, m->name, NULL};
 
 	if (edata->sqlerrcode == ERRCODE_INSUFFICIENT_PRIVILEGE &&
-		edata->hint == NULL &&
-		(strstr(edata->message, "\"role\"") ||
-		 strstr(edata->message, "\"session_authorization\"")))
-		edata->hint = pstrdup("A migration runs as the role that registered it and cannot change its role.");
+		edata->hint == NULL)
+	{
+		if (strstr(edata->message, "\"role\"") ||
+			strstr(edata->message, "\"session_authorization\""))
+			edata->hint = pstrdup("A migration runs as the role that registered it and cannot change its role.");
+		else if (strstr(edata->message, "deferred trigger"))
+			edata->hint = pstrdup("A migration cannot leave deferred trigger events for the caller's commit: make such constraints IMMEDIATE inside the migration (SET CONSTRAINTS ... IMMEDIATE).");
+		else if (strstr(edata->message, "temporary"))
+			edata->hint = pstrdup("A migration cannot create temporary tables or types; use an ordinary table and drop it before the migration ends.");
+	}
 
 	return psprintf("%s %s failed: %s",
 					rs->revert ? "reverting migration" : "migration",

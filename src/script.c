@@ -14,12 +14,15 @@
  *
  * The checksum (v1) is a SHA-256 over the script's tokens as the core
  * lexer reads them: each token is fed as a class byte, a 4-byte length and
- * its text.  Keywords and identifiers form one class (both come out of the
- * lexer in their canonical case), string constants are fed by value (so
- * the quoting style does not count), and runs of semicolons collapse.
- * Whitespace, comments and line endings never reach the hash.  Token
- * numbers are never hashed: they change between server versions, and a
- * checksum must survive pg_upgrade.
+ * its text.  Keywords and identifiers come out of the lexer in their
+ * canonical case (a quoted identifier as written, so "user" and user stay
+ * different), string constants are fed by value (so the quoting style does
+ * not count), and runs of semicolons collapse.  Whitespace and comments
+ * never reach the hash.  The lexer reads a copy of the script with CRLF
+ * line endings turned into LF, inside string constants too: a checkout on
+ * another system must not turn an applied migration into an edited one.
+ * Token numbers are never hashed: they change between server versions, and
+ * a checksum must survive pg_upgrade.
  *
  * Everything here can throw; errors carry a position inside the script
  * (as an internal query) and name the migration and the script.
@@ -248,6 +251,20 @@ scan_script(const char *script, uint8 *digest)
 	bool		pending_semicolon = false;
 	bool		any = false;
 
+	/* CRLF to LF, everywhere: line endings never count */
+	if (strchr(script, '\r') != NULL)
+	{
+		char	   *copy = palloc(strlen(script) + 1);
+		const char *src;
+		char	   *dst = copy;
+
+		for (src = script; *src; src++)
+			if (!(src[0] == '\r' && src[1] == '\n'))
+				*dst++ = *src;
+		*dst = '\0';
+		script = copy;
+	}
+
 	ctx = pg_cryptohash_create(PG_SHA256);
 	if (pg_cryptohash_init(ctx) < 0)
 		elog(ERROR, "could not initialize SHA-256 context: %s",
@@ -359,8 +376,8 @@ scan_script(const char *script, uint8 *digest)
 				}
 				else
 				{
-					/* a keyword: same class as identifiers, canonical case */
-					hash_token(ctx, 'w', lval.keyword, strlen(lval.keyword));
+					/* a keyword, in its canonical (lower) case */
+					hash_token(ctx, 'k', lval.keyword, strlen(lval.keyword));
 				}
 				break;
 		}
@@ -459,6 +476,16 @@ non_transactional_command(Node *stmt)
 
 	switch (nodeTag(stmt))
 	{
+		case T_CreateSchemaStmt:
+			/* CREATE SCHEMA s CREATE INDEX CONCURRENTLY ... */
+			foreach(lc, ((CreateSchemaStmt *) stmt)->schemaElts)
+			{
+				const char *command = non_transactional_command(lfirst(lc));
+
+				if (command)
+					return command;
+			}
+			break;
 		case T_IndexStmt:
 			if (((IndexStmt *) stmt)->concurrent)
 				return "CREATE INDEX CONCURRENTLY";

@@ -69,7 +69,7 @@ static const char *store_registration(Migration *m, const char *function);
 static void check_can_change(const char *function);
 static void begin_change(const char *function, bool wait);
 static bool project_name_is_valid(const char *project);
-static int	cstring_cmp(const ListCell *a, const ListCell *b);
+static int	requirement_cmp(const ListCell *a, const ListCell *b);
 static char *join_names(List *names);
 static void check_can_act_as(const Migration *m, const char *what);
 static List *describe_changes(const Migration *old, const Migration *new);
@@ -204,6 +204,7 @@ store_registration(Migration *m, const char *function)
 						 errhint("Write a new migration for the change instead of editing an applied one.")));
 
 			m->id = old->id;
+			label.version = old->version;	/* as stored */
 			migrate_catalog_touch();
 			migrate_catalog_update(m);
 			ereport(NOTICE,
@@ -637,12 +638,12 @@ describe_changes(const Migration *old, const Migration *new)
 		 strcmp(old->down_checksum, new->down_checksum) != 0))
 		changes = lappend(changes, "down");
 
-	list_sort(oldreq, cstring_cmp);
-	list_sort(newreq, cstring_cmp);
+	list_sort(oldreq, requirement_cmp);
+	list_sort(newreq, requirement_cmp);
 	same_requires = list_length(oldreq) == list_length(newreq);
 	forboth(a, oldreq, b, newreq)
 	{
-		if (strcmp((char *) lfirst(a), (char *) lfirst(b)) != 0)
+		if (requirement_cmp(a, b) != 0)
 			same_requires = false;
 	}
 	if (!same_requires)
@@ -821,10 +822,28 @@ null_argument(FunctionCallInfo fcinfo, int argno)
 					argname ? argname : "?", get_func_name(fn))));
 }
 
+/*
+ * Orders "project:version" requirements by project, then version
+ * naturally, so "default:1" and "default:001" compare equal.
+ */
 static int
-cstring_cmp(const ListCell *a, const ListCell *b)
+requirement_cmp(const ListCell *a, const ListCell *b)
 {
-	return strcmp((const char *) lfirst(a), (const char *) lfirst(b));
+	char	   *aproject;
+	char	   *aversion;
+	char	   *bproject;
+	char	   *bversion;
+	int			c;
+
+	migrate_plan_split_requirement((const char *) lfirst(a),
+								   &aproject, &aversion);
+	migrate_plan_split_requirement((const char *) lfirst(b),
+								   &bproject, &bversion);
+	c = strcmp(aproject, bproject);
+	if (c == 0)
+		c = migrate_version_compare(aversion, strlen(aversion),
+									bversion, strlen(bversion));
+	return c;
 }
 
 /* "a, b and c" */
