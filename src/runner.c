@@ -344,7 +344,10 @@ migrate_runner_run(List *plan, bool revert, bool atomic, bool dry_run,
 			MemoryContextSwitchTo(rs->outer);
 			CurrentResourceOwner = oldowner;
 			if (!error_is_migrations_fault(edata))
+			{
+				edata->message = failure_message(rs, edata);
 				ReThrowError(edata);
+			}
 
 			res = palloc0(sizeof(RunResult));
 			res->migration = rs->plan[rs->current];
@@ -475,7 +478,10 @@ run_one_in_subxact(RunState *rs, bool *failed)
 		MemoryContextSwitchTo(oldcontext);
 		CurrentResourceOwner = oldowner;
 		if (!error_is_migrations_fault(edata))
+		{
+			edata->message = failure_message(rs, edata);
 			ReThrowError(edata);
+		}
 
 		INSTR_TIME_SET_CURRENT(elapsed);
 		INSTR_TIME_SUBTRACT(elapsed, rs->start);
