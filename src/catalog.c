@@ -423,6 +423,31 @@ migrate_catalog_highest_applied(const char *project)
 }
 
 /*
+ * migrate_catalog_has_applied
+ *		Whether any migration of the project, versioned or repeatable, is
+ *		applied.
+ */
+bool
+migrate_catalog_has_applied(const char *project)
+{
+	static SPIPlanPtr plan = NULL;
+	Oid			argtypes[1] = {TEXTOID};
+	Datum		values[1];
+	bool		result;
+
+	prepare_cached(&plan,
+				   "SELECT FROM migrate.migration"
+				   " WHERE project OPERATOR(pg_catalog.=) $1"
+				   " AND state OPERATOR(pg_catalog.=) 'applied' LIMIT 1",
+				   1, argtypes);
+	values[0] = CStringGetTextDatum(project);
+	catalog_exec(plan, values, NULL, false, 1, SPI_OK_SELECT);
+	result = SPI_processed > 0;
+	SPI_freetuptable(SPI_tuptable);
+	return result;
+}
+
+/*
  * migrate_catalog_applied_newest_first
  *		Up to limit applied versioned migrations of a project, the one
  *		applied last first.

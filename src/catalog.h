@@ -66,6 +66,7 @@ extern Migration *migrate_catalog_get_repeatable(const char *project,
 extern List *migrate_catalog_unapplied(void);
 extern List *migrate_catalog_repeatables_due(void);
 extern char *migrate_catalog_highest_applied(const char *project);
+extern bool migrate_catalog_has_applied(const char *project);
 extern List *migrate_catalog_applied_newest_first(const char *project,
 												  int limit);
 extern List *migrate_catalog_applied_with_requires(void);

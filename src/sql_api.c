@@ -70,6 +70,7 @@ static void check_can_change(const char *function);
 static void begin_change(const char *function, bool wait);
 static bool project_name_is_valid(const char *project);
 static int	requirement_cmp(const ListCell *a, const ListCell *b);
+static int	migration_version_cmp(const ListCell *a, const ListCell *b);
 static char *join_names(List *names);
 static void check_can_act_as(const Migration *m, const char *what);
 static List *describe_changes(const Migration *old, const Migration *new);
@@ -446,12 +447,12 @@ migrate_baseline(PG_FUNCTION_ARGS)
 	begin_change("migrate.baseline()", true);
 
 	highest = migrate_catalog_highest_applied(project);
-	if (highest != NULL)
+	if (highest != NULL || migrate_catalog_has_applied(project))
 		ereport(ERROR,
 				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
 				 errmsg("cannot baseline project \"%s\" because it has applied migrations",
 						project),
-				 errdetail("Its highest applied version is %s.", highest),
+				 highest ? errdetail("Its highest applied version is %s.", highest) : 0,
 				 errhint("A baseline adopts a database that migrate has not managed yet.")));
 
 	foreach(lc, migrate_catalog_unapplied())
@@ -465,6 +466,8 @@ migrate_baseline(PG_FUNCTION_ARGS)
 	}
 	if (plan != NIL)
 	{
+		/* in version order, so rollback() later reverts the highest first */
+		list_sort(plan, migration_version_cmp);
 		migrate_catalog_touch();
 		count = migrate_runner_baseline(plan,
 										migrate_catalog_next_run_id());
@@ -820,6 +823,17 @@ null_argument(FunctionCallInfo fcinfo, int argno)
 			(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
 			 errmsg("argument \"%s\" of migrate.%s() must not be null",
 					argname ? argname : "?", get_func_name(fn))));
+}
+
+/* Orders Migrations of one project by version. */
+static int
+migration_version_cmp(const ListCell *a, const ListCell *b)
+{
+	const Migration *ma = (const Migration *) lfirst(a);
+	const Migration *mb = (const Migration *) lfirst(b);
+
+	return migrate_version_compare(ma->version, strlen(ma->version),
+								   mb->version, strlen(mb->version));
 }
 
 /*
