@@ -4,6 +4,8 @@
 #   make demo   a throwaway cluster with the example migrations applied
 #   make test   every suite against a throwaway cluster, on a fresh machine
 #
+# And, not part of make test: make bench (bench/README.md).
+#
 # The rest is ordinary PGXS: make, make install, make installcheck.
 
 EXTENSION = migrate
@@ -48,7 +50,7 @@ endif
 EXTRA_CLEAN = test/results test/regression.diffs test/regression.out \
 	test/output_iso
 
-.PHONY: test demo demo-stop
+.PHONY: test demo demo-stop bench
 test:
 	scripts/test.sh
 
@@ -57,3 +59,6 @@ demo:
 
 demo-stop:
 	scripts/demo.sh stop
+
+bench:
+	bench/run.sh
