@@ -47,7 +47,7 @@ else
 include $(PGXS)
 endif
 
-EXTRA_CLEAN = test/results test/regression.diffs test/regression.out \
+EXTRA_CLEAN = test/results test/regression.diffs test/regression.out tmp_check \
 	test/output_iso
 
 .PHONY: test demo demo-stop bench

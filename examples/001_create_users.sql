@@ -1,0 +1,15 @@
+-- 001 create users: the application's accounts.
+SELECT migrate.register(
+	version => '001',
+	name => 'create users',
+	up => $up$
+		CREATE TABLE users (
+			id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+			email text NOT NULL UNIQUE,
+			created_at timestamptz NOT NULL DEFAULT now()
+		);
+		COMMENT ON TABLE users IS 'accounts of the blog';
+	$up$,
+	down => $down$
+		DROP TABLE users;
+	$down$);
