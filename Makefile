@@ -18,6 +18,7 @@ OBJS = \
 	src/lock.o \
 	src/catalog.o \
 	src/runner.o \
+	src/guard.o \
 	src/plan.o \
 	src/sql_api.o
 

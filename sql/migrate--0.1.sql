@@ -273,6 +273,46 @@ INSERT INTO migrate.generation (generation) VALUES (0);
 COMMENT ON TABLE migrate.generation IS
 	'catalog change counter; detects stale snapshots of concurrent callers';
 
+/*
+ * Guards (src/guard.c): while a migration runs, it cannot write the catalog
+ * or change migrate's objects; the history is append-only for everyone.
+ */
+CREATE FUNCTION migrate.catalog_guard() RETURNS trigger
+	AS 'MODULE_PATHNAME', 'migrate_catalog_guard'
+	LANGUAGE C;
+COMMENT ON FUNCTION migrate.catalog_guard() IS
+	'refuses catalog changes during a migration, and history changes always';
+CREATE TRIGGER migration_guard
+	BEFORE INSERT OR UPDATE OR DELETE ON migrate.migration
+	FOR EACH STATEMENT EXECUTE FUNCTION migrate.catalog_guard();
+CREATE TRIGGER migration_truncate_guard
+	BEFORE TRUNCATE ON migrate.migration
+	FOR EACH STATEMENT EXECUTE FUNCTION migrate.catalog_guard();
+CREATE TRIGGER generation_guard
+	BEFORE INSERT OR UPDATE OR DELETE ON migrate.generation
+	FOR EACH STATEMENT EXECUTE FUNCTION migrate.catalog_guard();
+CREATE TRIGGER generation_truncate_guard
+	BEFORE TRUNCATE ON migrate.generation
+	FOR EACH STATEMENT EXECUTE FUNCTION migrate.catalog_guard();
+CREATE TRIGGER event_guard
+	BEFORE INSERT OR UPDATE OR DELETE ON migrate.event
+	FOR EACH STATEMENT EXECUTE FUNCTION migrate.catalog_guard('append-only');
+CREATE TRIGGER event_truncate_guard
+	BEFORE TRUNCATE ON migrate.event
+	FOR EACH STATEMENT EXECUTE FUNCTION migrate.catalog_guard('append-only');
+
+CREATE FUNCTION migrate.ddl_guard() RETURNS event_trigger
+	AS 'MODULE_PATHNAME', 'migrate_ddl_guard'
+	LANGUAGE C;
+COMMENT ON FUNCTION migrate.ddl_guard() IS
+	'refuses DDL on migrate''s own objects during a migration';
+CREATE EVENT TRIGGER migrate_ddl_start_guard ON ddl_command_start
+	EXECUTE FUNCTION migrate.ddl_guard();
+CREATE EVENT TRIGGER migrate_ddl_guard ON ddl_command_end
+	EXECUTE FUNCTION migrate.ddl_guard();
+CREATE EVENT TRIGGER migrate_drop_guard ON sql_drop
+	EXECUTE FUNCTION migrate.ddl_guard();
+
 SELECT pg_catalog.pg_extension_config_dump('migrate.migration', '');
 SELECT pg_catalog.pg_extension_config_dump('migrate.event', '');
 SELECT pg_catalog.pg_extension_config_dump('migrate.migration_id_seq', '');

@@ -88,6 +88,16 @@ runner_xact_callback(XactEvent event, void *arg)
 }
 
 /*
+ * migrate_runner_in_migration
+ *		Whether a migration script is running in this backend now.
+ */
+bool
+migrate_runner_in_migration(void)
+{
+	return in_migration;
+}
+
+/*
  * migrate_runner_prevent_reentry
  *		Refuses to let a migration call a migrate function that changes the
  *		catalog (function names it in the message).

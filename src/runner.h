@@ -26,6 +26,7 @@ extern void migrate_runner_check_roles(List *plan);
 extern List *migrate_runner_run(List *plan, bool revert, bool atomic,
 								bool dry_run, int64 run_id);
 extern int	migrate_runner_baseline(List *plan, int64 run_id);
+extern bool migrate_runner_in_migration(void);
 extern void migrate_runner_prevent_reentry(const char *function);
 extern void migrate_runner_execute(const char *script,
 								   const ScriptLabel *label, Oid run_as);
