@@ -69,6 +69,8 @@ static SPIPlanPtr prepare_cached(SPIPlanPtr *cache, const char *sql,
 								 int nargs, const Oid *argtypes);
 static void catalog_exec(SPIPlanPtr plan, Datum *values, const char *nulls,
 						 bool read_only, long tcount, int expected);
+static Migration *fetch_one(SPIPlanPtr plan, const char *arg1,
+						   const char *arg2);
 static Migration *row_to_migration(HeapTuple tuple, TupleDesc tupdesc);
 static List *rows_to_migrations(void);
 static Datum text_or_null(const char *s, char *null);
@@ -178,8 +180,6 @@ migrate_catalog_get(const char *project, const char *version)
 {
 	static SPIPlanPtr plan = NULL;
 	Oid			argtypes[2] = {TEXTOID, TEXTOID};
-	Datum		values[2];
-	Migration  *result = NULL;
 
 	prepare_cached(&plan,
 				   "SELECT " MIGRATION_COLUMNS " FROM migrate.migration"
@@ -187,14 +187,7 @@ migrate_catalog_get(const char *project, const char *version)
 				   " AND project OPERATOR(pg_catalog.=) $1"
 				   " AND version OPERATOR(migrate.=) $2::migrate.version",
 				   2, argtypes);
-	values[0] = CStringGetTextDatum(project);
-	values[1] = CStringGetTextDatum(version);
-	catalog_exec(plan, values, NULL, false, 1, SPI_OK_SELECT);
-	if (SPI_processed > 0)
-		result = row_to_migration(SPI_tuptable->vals[0],
-								  SPI_tuptable->tupdesc);
-	SPI_freetuptable(SPI_tuptable);
-	return result;
+	return fetch_one(plan, project, version);
 }
 
 /*
@@ -206,8 +199,6 @@ migrate_catalog_get_repeatable(const char *project, const char *name)
 {
 	static SPIPlanPtr plan = NULL;
 	Oid			argtypes[2] = {TEXTOID, TEXTOID};
-	Datum		values[2];
-	Migration  *result = NULL;
 
 	prepare_cached(&plan,
 				   "SELECT " MIGRATION_COLUMNS " FROM migrate.migration"
@@ -215,8 +206,18 @@ migrate_catalog_get_repeatable(const char *project, const char *name)
 				   " AND project OPERATOR(pg_catalog.=) $1"
 				   " AND name OPERATOR(pg_catalog.=) $2",
 				   2, argtypes);
-	values[0] = CStringGetTextDatum(project);
-	values[1] = CStringGetTextDatum(name);
+	return fetch_one(plan, project, name);
+}
+
+/* The one registration a two-text-argument plan finds, or NULL. */
+static Migration *
+fetch_one(SPIPlanPtr plan, const char *arg1, const char *arg2)
+{
+	Datum		values[2];
+	Migration  *result = NULL;
+
+	values[0] = CStringGetTextDatum(arg1);
+	values[1] = CStringGetTextDatum(arg2);
 	catalog_exec(plan, values, NULL, false, 1, SPI_OK_SELECT);
 	if (SPI_processed > 0)
 		result = row_to_migration(SPI_tuptable->vals[0],

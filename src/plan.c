@@ -44,6 +44,8 @@ static int	node_cmp(const void *a, const void *b);
 static int	heap_cmp(Datum a, Datum b, void *arg);
 static int	find_node(PlanNode *nodes, int n, const char *project,
 					  const char *version);
+static int	find_requirement(PlanNode *nodes, int n, const char *req,
+							 char **project, char **version);
 static void select_node(PlanNode *nodes, int n, int i, List **work);
 static PlanProblem *make_problem(Migration *m, char *detail);
 static char *join_problems(List *problems, const char *sep,
@@ -121,6 +123,18 @@ find_node(PlanNode *nodes, int n, const char *project, const char *version)
 	return -1;
 }
 
+/*
+ * Index of the node a requirement ("project:version") names, or -1; its
+ * parts are returned too.
+ */
+static int
+find_requirement(PlanNode *nodes, int n, const char *req, char **project,
+				 char **version)
+{
+	migrate_plan_split_requirement(req, project, version);
+	return find_node(nodes, n, *project, *version);
+}
+
 /* Marks node i and every lower pending version of its project selected. */
 static void
 select_node(PlanNode *nodes, int n, int i, List **work)
@@ -193,11 +207,9 @@ migrate_plan_analyze(const char *project, const char *target)
 		{
 			char	   *rproject;
 			char	   *rversion;
-			int			r;
+			int			r = find_requirement(nodes, n, (char *) lfirst(lc),
+											 &rproject, &rversion);
 
-			migrate_plan_split_requirement((char *) lfirst(lc),
-										   &rproject, &rversion);
-			r = find_node(nodes, n, rproject, rversion);
 			if (r >= 0)
 			{
 				if (!nodes[r].selected)
@@ -248,11 +260,9 @@ migrate_plan_analyze(const char *project, const char *target)
 		{
 			char	   *rproject;
 			char	   *rversion;
-			int			r;
+			int			r = find_requirement(nodes, n, (char *) lfirst(lc),
+											 &rproject, &rversion);
 
-			migrate_plan_split_requirement((char *) lfirst(lc),
-										   &rproject, &rversion);
-			r = find_node(nodes, n, rproject, rversion);
 			if (r >= 0 && r != i)
 			{
 				Assert(nodes[r].selected);
