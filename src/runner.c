@@ -51,6 +51,7 @@
 #include "utils/memutils.h"
 #include "utils/timestamp.h"
 
+#include "catalog.h"
 #include "runner.h"
 
 /* True while a migration script runs in this backend. */
@@ -304,6 +305,10 @@ migrate_runner_check_roles(List *plan)
  * dry_run: everything runs in one subtransaction that is rolled back at
  * the end; a failure ends the run as a failed result, without throwing.
  *
+ * The caller holds the migration lock; this bumps the catalog generation
+ * (migrate_catalog_touch) before running anything, inside the dry run's
+ * subtransaction for a dry run.
+ *
  * Errors that are not the migration's own fault (cancel, shutdown, lack
  * of memory or lock space, serialization failures and deadlocks) always
  * propagate: a client never commits half a run believing it succeeded.
@@ -335,6 +340,9 @@ migrate_runner_run(List *plan, bool revert, bool atomic, bool dry_run,
 		MemoryContextSwitchTo(rs->outer);
 		PG_TRY();
 		{
+			/* inside: a dry run must not leave even the generation bump */
+			rs->current = -1;
+			migrate_catalog_touch();
 			for (rs->current = 0; rs->current < rs->n; rs->current++)
 				run_one(rs);
 			RollbackAndReleaseCurrentSubTransaction();
@@ -353,7 +361,7 @@ migrate_runner_run(List *plan, bool revert, bool atomic, bool dry_run,
 			RollbackAndReleaseCurrentSubTransaction();
 			MemoryContextSwitchTo(rs->outer);
 			CurrentResourceOwner = oldowner;
-			if (!error_is_migrations_fault(edata))
+			if (rs->current < 0 || !error_is_migrations_fault(edata))
 			{
 				edata->message = failure_message(rs, edata);
 				ReThrowError(edata);
@@ -373,6 +381,7 @@ migrate_runner_run(List *plan, bool revert, bool atomic, bool dry_run,
 	}
 	else if (atomic)
 	{
+		migrate_catalog_touch();
 		PG_TRY();
 		{
 			for (rs->current = 0; rs->current < rs->n; rs->current++)
@@ -393,6 +402,7 @@ migrate_runner_run(List *plan, bool revert, bool atomic, bool dry_run,
 	}
 	else
 	{
+		migrate_catalog_touch();
 		for (rs->current = 0; rs->current < rs->n; rs->current++)
 		{
 			bool		failed = false;
@@ -643,8 +653,16 @@ migrate_runner_baseline(List *plan, int64 run_id)
 static char *
 failure_message(RunState *rs, ErrorData *edata)
 {
-	Migration  *m = rs->plan[rs->current];
-	ScriptLabel label = {m->project, m->version, m->name, NULL};
+	Migration  *m;
+	ScriptLabel label;
+
+	if (rs->current < 0)
+		return edata->message;	/* no migration had started */
+	m = rs->plan[rs->current];
+	label.project = m->project;
+	label.version = m->version;
+	label.name = m->name;
+	label.part = NULL;
 
 	if (edata->sqlerrcode == ERRCODE_INSUFFICIENT_PRIVILEGE &&
 		edata->hint == NULL)

@@ -325,7 +325,6 @@ migrate_run(PG_FUNCTION_ARGS)
 						 errhint("Non-transactional migrations need the migrate.deploy() procedure, which is not built yet; see README.md, \"Limits\".")));
 		}
 		migrate_runner_check_roles(plan);
-		migrate_catalog_touch();
 		run_id = migrate_catalog_next_run_id();
 		results = migrate_runner_run(plan, false, atomic, dry_run, run_id);
 	}
@@ -417,7 +416,6 @@ revert(FunctionCallInfo fcinfo, const char *function, const char *project,
 	if (plan != NIL)
 	{
 		migrate_runner_check_roles(plan);
-		migrate_catalog_touch();
 		run_id = migrate_catalog_next_run_id();
 		results = migrate_runner_run(plan, true, true, dry_run, run_id);
 	}
