@@ -119,9 +119,8 @@ migrate_runner_prevent_reentry(const char *function)
  *		Runs script (one that passed migrate_script_check) as role run_as.
  *
  * The caller is connected to SPI.  On error, throws; the caller's
- * (sub)transaction abort cleans up.  Memory is
- * allocated in the current context: the caller resets it between
- * migrations.
+ * (sub)transaction abort cleans up.  Memory is allocated in the current
+ * context: the caller resets it between migrations.
  */
 void
 migrate_runner_execute(const char *script, const ScriptLabel *label,
