@@ -8,7 +8,8 @@
 #
 # Needed: the PostgreSQL 15 server, client and server headers (PGXS,
 # pg_regress, pg_isolation_regress, PostgreSQL::Test::Cluster), pgTAP for
-# PostgreSQL 15, IPC::Run and prove for the Perl TAP tests, and a C
+# PostgreSQL 15, IPC::Run and prove for the Perl TAP tests, clang and
+# libFuzzer's runtime for the fuzz targets (scripts/fuzz.sh), and a C
 # toolchain.  Checked with dpkg-query, so a run with nothing missing is fast
 # and does not touch the network.
 #
@@ -25,6 +26,8 @@ PACKAGES=(
 	postgresql-15-pgtap
 	libipc-run-perl
 	perl
+	clang-14
+	libclang-rt-14-dev
 )
 
 installed()

@@ -20,6 +20,9 @@
 #	tap		test/t/*.pl, prove; PostgreSQL::Test::Cluster makes its own
 #			clusters, so it runs as the postgres OS user when we are
 #			root (in a copy of the tree that user may write to)
+#	fuzz		test/fuzz/*_fuzz.c, libFuzzer via scripts/fuzz.sh for
+#			FUZZ_SECONDS (default 30) per target; needs no cluster
+#			and runs as whoever we are
 #
 # Each suite runner writes its log to $LOGDIR/<suite>.log and sets
 # SUITE_PASSED and SUITE_FAILED (counts of test files).
@@ -37,6 +40,7 @@ SUITES=(
 	"regress	test/sql/*.sql		run_regress"
 	"isolation	test/specs/*.spec	run_isolation"
 	"tap		test/t/*.pl		run_tap"
+	"fuzz		test/fuzz/*_fuzz.c	run_fuzz"
 )
 
 LOGDIR=$(mktemp -d /tmp/migrate-test-logs.XXXXXX)
@@ -167,6 +171,23 @@ run_tap()
 		done
 		echo "(all TAP logs: $LOGDIR/tap_logs)"
 	fi
+}
+
+run_fuzz()
+{
+	local log="$LOGDIR/fuzz.log" rc=0 total=0 f
+
+	for f in test/fuzz/*_fuzz.c; do
+		total=$((total + 1))
+	done
+	# Builds and the working corpus go to a directory of fuzz.sh's own
+	# under /tmp; the seed corpus in the repository is only read.
+	scripts/fuzz.sh 2>&1 | tee "$log" || rc=$?
+	if ((rc != 0)); then
+		SUITE_FAILED=$(grep -c ' FAILED (exit' "$log" || true)
+		((SUITE_FAILED > 0)) || SUITE_FAILED=$total
+	fi
+	SUITE_PASSED=$((total - SUITE_FAILED))
 }
 
 # run_suite NAME GLOB RUNNER: run one suite unless it has no files.

@@ -301,13 +301,19 @@ CREATE TRIGGER event_truncate_guard
 	BEFORE TRUNCATE ON migrate.event
 	FOR EACH STATEMENT EXECUTE FUNCTION migrate.catalog_guard('append-only');
 
+-- Fire even with session_replication_role = replica.
+ALTER TABLE migrate.migration ENABLE ALWAYS TRIGGER migration_guard;
+ALTER TABLE migrate.migration ENABLE ALWAYS TRIGGER migration_truncate_guard;
+ALTER TABLE migrate.generation ENABLE ALWAYS TRIGGER generation_guard;
+ALTER TABLE migrate.generation ENABLE ALWAYS TRIGGER generation_truncate_guard;
+ALTER TABLE migrate.event ENABLE ALWAYS TRIGGER event_guard;
+ALTER TABLE migrate.event ENABLE ALWAYS TRIGGER event_truncate_guard;
+
 CREATE FUNCTION migrate.ddl_guard() RETURNS event_trigger
 	AS 'MODULE_PATHNAME', 'migrate_ddl_guard'
 	LANGUAGE C;
 COMMENT ON FUNCTION migrate.ddl_guard() IS
 	'refuses DDL on migrate''s own objects during a migration';
-CREATE EVENT TRIGGER migrate_ddl_start_guard ON ddl_command_start
-	EXECUTE FUNCTION migrate.ddl_guard();
 CREATE EVENT TRIGGER migrate_ddl_guard ON ddl_command_end
 	EXECUTE FUNCTION migrate.ddl_guard();
 CREATE EVENT TRIGGER migrate_drop_guard ON sql_drop

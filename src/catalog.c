@@ -13,9 +13,10 @@
  * needs no privilege on the tables to register or run migrations, and no
  * role but the owner can change them except through our functions.
  *
- * search_path: every object and operator is schema-qualified, so whatever
- * the caller or a migration puts on its search_path cannot change what
- * these queries mean.  Plans are prepared once per backend and kept; the
+ * search_path: every object, operator and collation is schema-qualified,
+ * and every query runs (and is planned) with search_path pinned to
+ * pg_catalog, pg_temp, so whatever the caller or a migration puts on its
+ * search_path cannot change what these queries mean.  Plans are prepared once per backend and kept; the
  * plan cache re-analyzes them if the extension is dropped and recreated.
  *
  * Snapshots: writers pass read_only = false, so under READ COMMITTED every
@@ -37,6 +38,8 @@
 #include "miscadmin.h"
 #include "utils/array.h"
 #include "utils/builtins.h"
+#include "utils/fmgrprotos.h"
+#include "utils/guc.h"
 #include "utils/lsyscache.h"
 #include "utils/syscache.h"
 #include "utils/timestamp.h"
@@ -65,6 +68,8 @@ static void catalog_subxact_callback(SubXactEvent event,
 									 SubTransactionId parentSubid,
 									 void *arg);
 static Oid	catalog_relid(const char *relname);
+static Oid	catalog_owner(void);
+static int	pin_search_path(void);
 static SPIPlanPtr prepare_cached(SPIPlanPtr *cache, const char *sql,
 								 int nargs, const Oid *argtypes);
 static void catalog_exec(SPIPlanPtr plan, Datum *values, const char *nulls,
@@ -168,6 +173,75 @@ migrate_catalog_next_run_id(void)
 {
 	/* The owner has USAGE; the caller need not. */
 	return nextval_internal(catalog_relid("run_id_seq"), false);
+}
+
+/*
+ * migrate_catalog_sequences
+ *		The last values of migrate's sequences, as a fingerprint: the runner
+ *		compares it before and after each script, so that a migration that
+ *		moves them (setval, nextval) is refused like any other write to the
+ *		catalog.  Reads them as the owner, without SPI: it runs around every
+ *		migration.
+ */
+static const char *const sequence_names[] = {"migration_id_seq",
+"event_id_seq", "run_id_seq"};
+
+MigrateSequences
+migrate_catalog_sequences(void)
+{
+	const char *const *names = sequence_names;
+	MigrateSequences result;
+	Oid			save_userid;
+	int			save_sec_context;
+	int			i;
+
+	StaticAssertStmt(lengthof(sequence_names) == lengthof(result.last_value),
+					 "one fingerprint slot per sequence");
+	GetUserIdAndSecContext(&save_userid, &save_sec_context);
+	SetUserIdAndSecContext(catalog_owner(),
+						   save_sec_context | SECURITY_LOCAL_USERID_CHANGE);
+	for (i = 0; i < lengthof(sequence_names); i++)
+	{
+		LOCAL_FCINFO(fcinfo, 1);
+		Datum		value;
+
+		InitFunctionCallInfoData(*fcinfo, NULL, 1, InvalidOid, NULL, NULL);
+		fcinfo->args[0].value = ObjectIdGetDatum(catalog_relid(names[i]));
+		fcinfo->args[0].isnull = false;
+		value = pg_sequence_last_value(fcinfo);
+		result.last_value[i] = fcinfo->isnull ? -1 : DatumGetInt64(value);
+	}
+	SetUserIdAndSecContext(save_userid, save_sec_context);
+	return result;
+}
+
+/*
+ * migrate_catalog_restore_sequences
+ *		Puts migrate's sequences back to a fingerprint taken earlier.
+ *		Sequences ignore rollbacks, so refusing a migration that moved them
+ *		is not enough.
+ */
+void
+migrate_catalog_restore_sequences(const MigrateSequences *seqs)
+{
+	Oid			save_userid;
+	int			save_sec_context;
+	int			i;
+
+	GetUserIdAndSecContext(&save_userid, &save_sec_context);
+	SetUserIdAndSecContext(catalog_owner(),
+						   save_sec_context | SECURITY_LOCAL_USERID_CHANGE);
+	for (i = 0; i < lengthof(sequence_names); i++)
+	{
+		int64		value = seqs->last_value[i];
+
+		/* -1: never used; setval(seq, 1, false) makes nextval return 1 */
+		DirectFunctionCall3(setval3_oid,
+							ObjectIdGetDatum(catalog_relid(sequence_names[i])),
+							Int64GetDatum(value < 0 ? 1 : value),
+							BoolGetDatum(value >= 0));
+	}
+	SetUserIdAndSecContext(save_userid, save_sec_context);
 }
 
 /*
@@ -389,8 +463,9 @@ migrate_catalog_repeatables_due(void)
 				   "SELECT " MIGRATION_COLUMNS " FROM migrate.migration"
 				   " WHERE kind OPERATOR(pg_catalog.=) 'repeatable'"
 				   " AND (state OPERATOR(pg_catalog.<>) 'applied'"
-				   " OR applied_checksum IS DISTINCT FROM checksum)"
-				   " ORDER BY project COLLATE \"C\", name COLLATE \"C\"",
+				   " OR applied_checksum IS NULL"
+				   " OR applied_checksum OPERATOR(pg_catalog.<>) checksum)"
+				   " ORDER BY project COLLATE pg_catalog.\"C\", name COLLATE pg_catalog.\"C\"",
 				   0, NULL);
 	catalog_exec(plan, NULL, NULL, false, 0, SPI_OK_SELECT);
 	return rows_to_migrations();
@@ -580,7 +655,8 @@ migrate_catalog_validate(const char *project, Tuplestorestate *tupstore,
 				   " FROM migrate.migration AS m"
 				   " WHERE m.kind OPERATOR(pg_catalog.=) 'versioned'"
 				   "  AND m.state OPERATOR(pg_catalog.=) 'applied'"
-				   "  AND m.applied_checksum IS DISTINCT FROM m.checksum"
+				   "  AND (m.applied_checksum IS NULL"
+				   "   OR m.applied_checksum OPERATOR(pg_catalog.<>) m.checksum)"
 				   " UNION ALL"
 				   " SELECT e.project, e.version, 'warning', 'unregistered history',"
 				   "  pg_catalog.format('%s history rows for \"%s\", which is no longer registered',"
@@ -610,7 +686,8 @@ migrate_catalog_validate(const char *project, Tuplestorestate *tupstore,
 				   " FROM migrate.migration AS m"
 				   " WHERE m.kind OPERATOR(pg_catalog.=) 'repeatable'"
 				   "  AND m.state OPERATOR(pg_catalog.=) 'applied'"
-				   "  AND m.applied_checksum IS DISTINCT FROM m.checksum"
+				   "  AND (m.applied_checksum IS NULL"
+				   "   OR m.applied_checksum OPERATOR(pg_catalog.<>) m.checksum)"
 				   ") AS v"
 				   " WHERE $1 IS NULL OR v.project OPERATOR(pg_catalog.=) $1"
 				   " ORDER BY v.rank, v.project, v.version, v.detail",
@@ -668,8 +745,8 @@ migrate_catalog_status(const char *project, Tuplestorestate *tupstore,
 				   " LEFT JOIN migrate.event AS e"
 				   " ON e.id OPERATOR(pg_catalog.=) m.last_event"
 				   " WHERE $1 IS NULL OR m.project OPERATOR(pg_catalog.=) $1"
-				   " ORDER BY m.project COLLATE \"C\", m.kind DESC, m.version,"
-				   " m.name COLLATE \"C\"",
+				   " ORDER BY m.project COLLATE pg_catalog.\"C\", m.kind DESC, m.version,"
+				   " m.name COLLATE pg_catalog.\"C\"",
 				   1, argtypes);
 	if (project)
 		values[0] = CStringGetTextDatum(project);
@@ -761,6 +838,27 @@ catalog_owner(void)
 }
 
 /*
+ * pin_search_path
+ *		Sets search_path to pg_catalog, pg_temp at a new GUC nest level,
+ *		which the caller pops with AtEOXact_GUC(true, level).
+ *
+ * Every name in our queries is qualified already; this is the second
+ * layer, as for SECURITY DEFINER functions: the plan cache re-analyzes a
+ * plan under the current search_path, and an unqualified name slipping in
+ * must never resolve to a caller's object while we act as the owner.
+ */
+static int
+pin_search_path(void)
+{
+	int			nestlevel = NewGUCNestLevel();
+
+	(void) set_config_option("search_path", "pg_catalog, pg_temp",
+							 PGC_USERSET, PGC_S_SESSION, GUC_ACTION_SAVE,
+							 true, 0, false);
+	return nestlevel;
+}
+
+/*
  * prepare_cached
  *		Prepares sql once per backend and keeps the plan in *cache.
  */
@@ -769,10 +867,13 @@ prepare_cached(SPIPlanPtr *cache, const char *sql, int nargs,
 			   const Oid *argtypes)
 {
 	SPIPlanPtr	plan;
+	int			nestlevel;
 
 	if (*cache != NULL)
 		return *cache;
+	nestlevel = pin_search_path();
 	plan = SPI_prepare(sql, nargs, (Oid *) argtypes);
+	AtEOXact_GUC(true, nestlevel);
 	if (plan == NULL)
 		elog(ERROR, "SPI_prepare failed for \"%s\": %s",
 			 sql, SPI_result_code_string(SPI_result));
@@ -795,12 +896,15 @@ catalog_exec(SPIPlanPtr plan, Datum *values, const char *nulls,
 {
 	Oid			save_userid;
 	int			save_sec_context;
+	int			nestlevel;
 	int			rc;
 
 	GetUserIdAndSecContext(&save_userid, &save_sec_context);
 	SetUserIdAndSecContext(catalog_owner(),
 						   save_sec_context | SECURITY_LOCAL_USERID_CHANGE);
+	nestlevel = pin_search_path();
 	rc = SPI_execute_plan(plan, values, nulls, read_only, tcount);
+	AtEOXact_GUC(true, nestlevel);
 	SetUserIdAndSecContext(save_userid, save_sec_context);
 	if (rc != expected)
 		elog(ERROR, "catalog query failed: %s", SPI_result_code_string(rc));

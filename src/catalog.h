@@ -49,7 +49,15 @@ typedef struct MigrationEvent
 	ErrorData  *error;			/* the failure, when !ok */
 } MigrationEvent;
 
+/* The last values of migrate's sequences (-1: never used). */
+typedef struct MigrateSequences
+{
+	int64		last_value[3];
+} MigrateSequences;
+
 extern void migrate_catalog_init(void);
+extern MigrateSequences migrate_catalog_sequences(void);
+extern void migrate_catalog_restore_sequences(const MigrateSequences *seqs);
 extern void migrate_catalog_touch(void);
 extern int64 migrate_catalog_next_run_id(void);
 

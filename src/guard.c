@@ -14,34 +14,64 @@
  *	 with the argument "append-only" (on migrate.event), UPDATE, DELETE and
  *	 TRUNCATE are refused always: the history only grows.  Our own
  *	 bookkeeping runs between migrations, never during one.
- * - migrate_ddl_guard, an event trigger on ddl_command_start,
- *	 ddl_command_end and sql_drop: while a migration runs, no DDL on
- *	 anything in schema migrate, nor on the schema or the extension
- *	 itself.  Outside migrations it returns at once.
+ * - guard_utility, a ProcessUtility hook (installed when the library
+ *	 loads, which it is in any backend running a migration): while a
+ *	 migration runs, it refuses by parse tree the utility statements that
+ *	 would drop, rename or alter the extension or its schema, grant on or
+ *	 set default privileges in schema migrate, add triggers, rules or
+ *	 policies to its tables, alter its tables, or touch migrate's event
+ *	 triggers (event triggers never fire for event trigger commands).
+ * - migrate_ddl_guard, an event trigger on ddl_command_end and sql_drop:
+ *	 the catch-all for any other DDL whose objects turn out to be in schema
+ *	 migrate (ALTER FUNCTION migrate.run ..., CREATE INDEX on a catalog
+ *	 table, cascaded drops).  Outside migrations it returns at once.
  *
- * A superuser can still switch the guards off (ALTER TABLE ... DISABLE
- * TRIGGER, ALTER EVENT TRIGGER ... DISABLE): they stop accidents and
- * registrants without that power, not a superuser who means it.
+ * The catalog triggers are ENABLE ALWAYS, so session_replication_role does
+ * not switch them off.  What no guard stops: a superuser migration calling
+ * setval() on our sequences (the next run then fails on a duplicate key,
+ * leaving the history intact), or a superuser outside migrations disabling
+ * the triggers on purpose.
  *
  *-------------------------------------------------------------------------
  */
 #include "postgres.h"
 
+#include "access/htup_details.h"
+#include "catalog/namespace.h"
+#include "catalog/pg_type.h"
 #include "commands/event_trigger.h"
 #include "commands/trigger.h"
 #include "executor/spi.h"
 #include "fmgr.h"
+#include "nodes/makefuncs.h"
 #include "nodes/parsenodes.h"
+#include "parser/parse_func.h"
+#include "parser/parse_type.h"
+#include "tcop/cmdtag.h"
+#include "tcop/utility.h"
+#include "utils/lsyscache.h"
 #include "utils/rel.h"
+#include "utils/syscache.h"
 
+#include "guard.h"
 #include "runner.h"
 
 PG_FUNCTION_INFO_V1(migrate_catalog_guard);
 PG_FUNCTION_INFO_V1(migrate_ddl_guard);
 
+static ProcessUtility_hook_type prev_ProcessUtility = NULL;
+
 static void refuse(CommandTag tag) pg_attribute_noreturn();
 static bool names_migrate(List *names);
+static bool relation_in_migrate(RangeVar *rv);
+static bool guard_trigger_name(const char *name);
+static Oid	type_namespace(Oid typid);
+static bool grant_targets_migrate(GrantStmt *grant);
 static bool targets_migrate(Node *parsetree);
+static void guard_utility(PlannedStmt *pstmt, const char *queryString,
+						  bool readOnlyTree, ProcessUtilityContext context,
+						  ParamListInfo params, QueryEnvironment *queryEnv,
+						  DestReceiver *dest, QueryCompletion *qc);
 
 /*
  * migrate_catalog_guard
@@ -79,9 +109,9 @@ migrate_catalog_guard(PG_FUNCTION_ARGS)
 
 /*
  * migrate_ddl_guard
- *		Event trigger on ddl_command_start, ddl_command_end and sql_drop:
- *		refuses, during a migration, DDL on schema migrate, its objects or
- *		the extension.
+ *		Event trigger on ddl_command_end and sql_drop: refuses, during a
+ *		migration, DDL whose objects are in schema migrate, or the schema or
+ *		the extension themselves.
  */
 Datum
 migrate_ddl_guard(PG_FUNCTION_ARGS)
@@ -94,18 +124,6 @@ migrate_ddl_guard(PG_FUNCTION_ARGS)
 		elog(ERROR, "migrate_ddl_guard: not called by event trigger manager");
 	if (!migrate_runner_in_migration())
 		PG_RETURN_VOID();
-
-	if (strcmp(trigdata->event, "ddl_command_start") == 0)
-	{
-		/*
-		 * Dropping or renaming the extension or its schema removes this
-		 * very guard before ddl_command_end could run: refuse it by its
-		 * parse tree, before anything happens.
-		 */
-		if (targets_migrate(trigdata->parsetree))
-			refuse(trigdata->tag);
-		PG_RETURN_VOID();
-	}
 
 	if (strcmp(trigdata->event, "sql_drop") == 0)
 		query = "SELECT FROM pg_catalog.pg_event_trigger_dropped_objects()"
@@ -162,14 +180,95 @@ names_migrate(List *names)
 	return false;
 }
 
+/* Whether a relation named in a statement is in schema migrate. */
+static bool
+relation_in_migrate(RangeVar *rv)
+{
+	Oid			nspid = get_namespace_oid("migrate", true);
+	Oid			relid;
+
+	if (rv == NULL || !OidIsValid(nspid))
+		return false;
+	relid = RangeVarGetRelid(rv, NoLock, true);
+	return OidIsValid(relid) && get_rel_namespace(relid) == nspid;
+}
+
+/* Whether one of migrate's own event triggers is named. */
+static bool
+guard_trigger_name(const char *name)
+{
+	return name != NULL &&
+		(strcmp(name, "migrate_ddl_guard") == 0 ||
+		 strcmp(name, "migrate_drop_guard") == 0);
+}
+
+/* The schema of a type. */
+static Oid
+type_namespace(Oid typid)
+{
+	HeapTuple	tuple = SearchSysCache1(TYPEOID, ObjectIdGetDatum(typid));
+	Oid			nspid;
+
+	if (!HeapTupleIsValid(tuple))
+		return InvalidOid;
+	nspid = ((Form_pg_type) GETSTRUCT(tuple))->typnamespace;
+	ReleaseSysCache(tuple);
+	return nspid;
+}
+
+/* Whether the objects of a GRANT or REVOKE are in schema migrate. */
+static bool
+grant_targets_migrate(GrantStmt *grant)
+{
+	Oid			nspid = get_namespace_oid("migrate", true);
+	ListCell   *lc;
+
+	if (grant->targtype == ACL_TARGET_ALL_IN_SCHEMA ||
+		grant->objtype == OBJECT_SCHEMA)
+		return names_migrate(grant->objects);
+	if (grant->targtype != ACL_TARGET_OBJECT)
+		return false;
+
+	foreach(lc, grant->objects)
+	{
+		Node	   *object = (Node *) lfirst(lc);
+
+		if (IsA(object, RangeVar))
+		{
+			if (relation_in_migrate((RangeVar *) object))
+				return true;
+		}
+		else if (IsA(object, ObjectWithArgs))
+		{
+			Oid			funcid = LookupFuncWithArgs(grant->objtype,
+													(ObjectWithArgs *) object,
+													true);
+
+			if (OidIsValid(funcid) && get_func_namespace(funcid) == nspid)
+				return true;
+		}
+		else if (IsA(object, List) && grant->objtype == OBJECT_TYPE)
+		{
+			TypeName   *tn = makeTypeNameFromNameList((List *) object);
+			Oid			typid = LookupTypeNameOid(NULL, tn, true);
+
+			if (OidIsValid(typid) && type_namespace(typid) == nspid)
+				return true;
+		}
+	}
+	return false;
+}
+
 /*
  * targets_migrate
- *		Whether a DDL parse tree drops, renames or alters the extension
- *		migrate or its schema.
+ *		Whether a utility statement would change migrate's own objects in a
+ *		way the event triggers cannot see, or before they could see it.
  */
 static bool
 targets_migrate(Node *parsetree)
 {
+	ListCell   *lc;
+
 	if (parsetree == NULL)
 		return false;
 	switch (nodeTag(parsetree))
@@ -178,25 +277,42 @@ targets_migrate(Node *parsetree)
 			{
 				DropStmt   *drop = (DropStmt *) parsetree;
 
-				return (drop->removeType == OBJECT_EXTENSION ||
-						drop->removeType == OBJECT_SCHEMA) &&
-					names_migrate(drop->objects);
+				if (drop->removeType == OBJECT_EXTENSION ||
+					drop->removeType == OBJECT_SCHEMA)
+					return names_migrate(drop->objects);
+				if (drop->removeType == OBJECT_EVENT_TRIGGER)
+				{
+					foreach(lc, drop->objects)
+						if (IsA(lfirst(lc), String) &&
+							guard_trigger_name(strVal(lfirst(lc))))
+							return true;
+				}
+				return false;
 			}
 		case T_RenameStmt:
 			{
 				RenameStmt *rename = (RenameStmt *) parsetree;
 
-				return rename->renameType == OBJECT_SCHEMA &&
-					strcmp(rename->subname, "migrate") == 0;
+				if (rename->renameType == OBJECT_SCHEMA)
+					return strcmp(rename->subname, "migrate") == 0;
+				if (rename->renameType == OBJECT_EVENT_TRIGGER)
+					return guard_trigger_name(rename->subname);
+				return relation_in_migrate(rename->relation);
 			}
 		case T_AlterOwnerStmt:
 			{
 				AlterOwnerStmt *owner = (AlterOwnerStmt *) parsetree;
 
-				return owner->objectType == OBJECT_SCHEMA &&
-					IsA(owner->object, String) &&
-					strcmp(strVal(owner->object), "migrate") == 0;
+				if (owner->objectType == OBJECT_SCHEMA &&
+					IsA(owner->object, String))
+					return strcmp(strVal(owner->object), "migrate") == 0;
+				if (owner->objectType == OBJECT_EVENT_TRIGGER &&
+					IsA(owner->object, String))
+					return guard_trigger_name(strVal(owner->object));
+				return relation_in_migrate(owner->relation);
 			}
+		case T_AlterEventTrigStmt:
+			return guard_trigger_name(((AlterEventTrigStmt *) parsetree)->trigname);
 		case T_AlterExtensionStmt:
 			return strcmp(((AlterExtensionStmt *) parsetree)->extname,
 						  "migrate") == 0;
@@ -207,11 +323,68 @@ targets_migrate(Node *parsetree)
 			{
 				AlterObjectSchemaStmt *move = (AlterObjectSchemaStmt *) parsetree;
 
-				return move->objectType == OBJECT_EXTENSION &&
-					IsA(move->object, String) &&
-					strcmp(strVal(move->object), "migrate") == 0;
+				if (move->objectType == OBJECT_EXTENSION &&
+					IsA(move->object, String))
+					return strcmp(strVal(move->object), "migrate") == 0;
+				return relation_in_migrate(move->relation) ||
+					strcmp(move->newschema, "migrate") == 0;
 			}
+		case T_GrantStmt:
+			return grant_targets_migrate((GrantStmt *) parsetree);
+		case T_AlterDefaultPrivilegesStmt:
+			foreach(lc, ((AlterDefaultPrivilegesStmt *) parsetree)->options)
+			{
+				DefElem    *opt = lfirst_node(DefElem, lc);
+
+				if (strcmp(opt->defname, "schemas") == 0 &&
+					names_migrate((List *) opt->arg))
+					return true;
+			}
+			return false;
+		case T_AlterTableStmt:
+			return relation_in_migrate(((AlterTableStmt *) parsetree)->relation);
+		case T_CreateTrigStmt:
+			return relation_in_migrate(((CreateTrigStmt *) parsetree)->relation);
+		case T_RuleStmt:
+			return relation_in_migrate(((RuleStmt *) parsetree)->relation);
+		case T_CreatePolicyStmt:
+			return relation_in_migrate(((CreatePolicyStmt *) parsetree)->table);
+		case T_AlterPolicyStmt:
+			return relation_in_migrate(((AlterPolicyStmt *) parsetree)->table);
 		default:
 			return false;
 	}
+}
+
+/*
+ * guard_utility
+ *		The ProcessUtility hook: during a migration, refuses statements that
+ *		target migrate's own objects (targets_migrate), then hands over.
+ */
+static void
+guard_utility(PlannedStmt *pstmt, const char *queryString,
+			  bool readOnlyTree, ProcessUtilityContext context,
+			  ParamListInfo params, QueryEnvironment *queryEnv,
+			  DestReceiver *dest, QueryCompletion *qc)
+{
+	if (migrate_runner_in_migration() && targets_migrate(pstmt->utilityStmt))
+		refuse(CreateCommandTag(pstmt->utilityStmt));
+
+	if (prev_ProcessUtility)
+		prev_ProcessUtility(pstmt, queryString, readOnlyTree, context,
+							params, queryEnv, dest, qc);
+	else
+		standard_ProcessUtility(pstmt, queryString, readOnlyTree, context,
+								params, queryEnv, dest, qc);
+}
+
+/*
+ * migrate_guard_init
+ *		Called once from _PG_init: installs the ProcessUtility hook.
+ */
+void
+migrate_guard_init(void)
+{
+	prev_ProcessUtility = ProcessUtility_hook;
+	ProcessUtility_hook = guard_utility;
 }

@@ -17,6 +17,7 @@
 #include "fmgr.h"
 
 #include "catalog.h"
+#include "guard.h"
 #include "runner.h"
 
 PG_MODULE_MAGIC;
@@ -27,11 +28,12 @@ void		_PG_init(void);
  * _PG_init
  *		Runs when the library is loaded, at the first call of one of its
  *		functions in a backend: registers the transaction callbacks that
- *		reset per-transaction state.
+ *		reset per-transaction state, and the utility hook of guard.c.
  */
 void
 _PG_init(void)
 {
 	migrate_catalog_init();
 	migrate_runner_init();
+	migrate_guard_init();
 }

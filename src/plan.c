@@ -23,6 +23,7 @@
 #include "postgres.h"
 
 #include "lib/binaryheap.h"
+#include "miscadmin.h"
 #include "lib/stringinfo.h"
 
 #include "catalog.h"
@@ -281,6 +282,7 @@ migrate_plan_analyze(const char *project, const char *target)
 	{
 		int			k = DatumGetInt32(binaryheap_remove_first(heap));
 
+		CHECK_FOR_INTERRUPTS();
 		pa->order = lappend(pa->order, nodes[k].m);
 		foreach(lc, nodes[k].succs)
 		{

@@ -429,6 +429,8 @@ run_one(RunState *rs)
 	MemoryContext oldcontext;
 	RunResult  *res;
 	instr_time	elapsed;
+	MigrateSequences before;
+	MigrateSequences after;
 
 	if (m->repeatable)
 		ereport(NOTICE,
@@ -446,8 +448,18 @@ run_one(RunState *rs)
 
 	rs->started_at = GetCurrentTimestamp();
 	INSTR_TIME_SET_CURRENT(rs->start);
+	before = migrate_catalog_sequences();
 	migrate_runner_execute(rs->revert ? m->down : m->up, &label,
 						   get_role_oid(m->registered_by, false));
+	after = migrate_catalog_sequences();
+	if (memcmp(&before, &after, sizeof(before)) != 0)
+	{
+		migrate_catalog_restore_sequences(&before);
+		ereport(ERROR,
+				(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
+				 errmsg("a migration cannot change the migrate catalog"),
+				 errdetail("The migration moved a sequence of schema migrate.")));
+	}
 	INSTR_TIME_SET_CURRENT(elapsed);
 	INSTR_TIME_SUBTRACT(elapsed, rs->start);
 	record(rs, true, NULL, INSTR_TIME_GET_MILLISEC(elapsed));

@@ -34,6 +34,7 @@
 #include <ctype.h>
 
 #include "commands/defrem.h"
+#include "miscadmin.h"
 #include "common/cryptohash.h"
 #include "common/keywords.h"
 #include "common/sha2.h"
@@ -115,7 +116,10 @@ migrate_script_check(const char *script, bool transactional,
 				 errdetail("The script contains no SQL statement, only whitespace, comments or semicolons.")));
 
 	foreach(lc, stmts)
+	{
+		CHECK_FOR_INTERRUPTS();
 		check_statement((ScriptStatement *) lfirst(lc), script, transactional);
+	}
 
 	error_context_stack = errcallback.previous;
 
@@ -170,6 +174,7 @@ split_statements(const char *script)
 		YYLTYPE		lloc = 0;
 		char	   *text;
 
+		CHECK_FOR_INTERRUPTS();
 		end = rs->stmt_len > 0 ? start + rs->stmt_len : scriptlen;
 		text = pnstrdup(script + start, end - start);
 		scanner = scanner_init(text, &yyextra, &ScanKeywords,
@@ -280,6 +285,7 @@ scan_script(const char *script, uint8 *digest)
 
 		if (tok == 0)
 			break;
+		CHECK_FOR_INTERRUPTS();
 
 		if (tok == '\\')
 		{
@@ -410,12 +416,15 @@ hash_token(pg_cryptohash_ctx *ctx, char tokclass, const char *text,
 /*
  * check_statement
  *		Refuses a top-level statement that migrate cannot run.
+ *
+ * The error position is computed only when an error is raised (ereport
+ * evaluates its arguments then): counting characters up to every
+ * statement would make checking a long script quadratic.
  */
 static void
 check_statement(ScriptStatement *st, const char *script, bool transactional)
 {
 	Node	   *stmt = st->parsetree;
-	int			pos = byte_to_char_pos(script, st->offset);
 	const char *command;
 
 	if (IsA(stmt, TransactionStmt))
@@ -424,7 +433,7 @@ check_statement(ScriptStatement *st, const char *script, bool transactional)
 				 errmsg("transaction control statements are not allowed in migration scripts"),
 				 errdetail("migrate runs every migration inside a transaction that it does not own."),
 				 errhint("Remove BEGIN, COMMIT, ROLLBACK, SAVEPOINT and similar statements from the script."),
-				 errposition(pos)));
+				 errposition(byte_to_char_pos(script, st->offset))));
 
 	if (IsA(stmt, CopyStmt))
 	{
@@ -437,7 +446,7 @@ check_statement(ScriptStatement *st, const char *script, bool transactional)
 							copy->is_from ? "FROM STDIN" : "TO STDOUT"),
 					 errdetail("A migration runs inside the server, with no client to exchange data with."),
 					 errhint("Load data with INSERT statements, or with COPY from a file on the server."),
-					 errposition(pos)));
+					 errposition(byte_to_char_pos(script, st->offset))));
 	}
 
 	if (IsA(stmt, VariableSetStmt))
@@ -452,7 +461,7 @@ check_statement(ScriptStatement *st, const char *script, bool transactional)
 					 errmsg("a migration cannot change its role"),
 					 errdetail("A migration runs as the role that registered it."),
 					 errhint("Register the migration as the role it should run as."),
-					 errposition(pos)));
+					 errposition(byte_to_char_pos(script, st->offset))));
 	}
 
 	if (transactional && (command = non_transactional_command(stmt)) != NULL)
@@ -461,7 +470,7 @@ check_statement(ScriptStatement *st, const char *script, bool transactional)
 				 errmsg("%s cannot run inside a transaction block", command),
 				 errdetail("A transactional migration runs inside the caller's transaction."),
 				 errhint("Register the migration with transactional => false, alone in its own migration."),
-				 errposition(pos)));
+				 errposition(byte_to_char_pos(script, st->offset))));
 }
 
 /*
