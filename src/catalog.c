@@ -76,6 +76,9 @@ static void catalog_exec(SPIPlanPtr plan, Datum *values, const char *nulls,
 						 bool read_only, long tcount, int expected);
 static Migration *fetch_one(SPIPlanPtr plan, const char *arg1,
 						   const char *arg2);
+static void rows_into_tuplestore(SPIPlanPtr plan, const char *project,
+								 Tuplestorestate *tupstore,
+								 TupleDesc tupdesc);
 static Migration *row_to_migration(HeapTuple tuple, TupleDesc tupdesc);
 static List *rows_to_migrations(void);
 static Datum text_or_null(const char *s, char *null);
@@ -642,9 +645,6 @@ migrate_catalog_validate(const char *project, Tuplestorestate *tupstore,
 {
 	static SPIPlanPtr plan = NULL;
 	Oid			argtypes[1] = {TEXTOID};
-	Datum		values[1];
-	char		nulls[1] = {' '};
-	uint64		i;
 
 	prepare_cached(&plan,
 				   "SELECT project, version, severity, problem, detail FROM ("
@@ -692,22 +692,7 @@ migrate_catalog_validate(const char *project, Tuplestorestate *tupstore,
 				   " WHERE $1 IS NULL OR v.project OPERATOR(pg_catalog.=) $1"
 				   " ORDER BY v.rank, v.project, v.version, v.detail",
 				   1, argtypes);
-	if (project)
-		values[0] = CStringGetTextDatum(project);
-	else
-		nulls[0] = 'n';
-	catalog_exec(plan, values, nulls, true, 0, SPI_OK_SELECT);
-	for (i = 0; i < SPI_processed; i++)
-	{
-		Datum		row[5];
-		bool		isnull[5];
-
-		Assert(tupdesc->natts == lengthof(row));
-		heap_deform_tuple(SPI_tuptable->vals[i], SPI_tuptable->tupdesc,
-						  row, isnull);
-		tuplestore_putvalues(tupstore, tupdesc, row, isnull);
-	}
-	SPI_freetuptable(SPI_tuptable);
+	rows_into_tuplestore(plan, project, tupstore, tupdesc);
 }
 
 /*
@@ -721,9 +706,6 @@ migrate_catalog_status(const char *project, Tuplestorestate *tupstore,
 {
 	static SPIPlanPtr plan = NULL;
 	Oid			argtypes[1] = {TEXTOID};
-	Datum		values[1];
-	char		nulls[1] = {' '};
-	uint64		i;
 
 	prepare_cached(&plan,
 				   "SELECT m.project, m.version, m.name, m.kind,"
@@ -748,6 +730,25 @@ migrate_catalog_status(const char *project, Tuplestorestate *tupstore,
 				   " ORDER BY m.project COLLATE pg_catalog.\"C\", m.kind DESC, m.version,"
 				   " m.name COLLATE pg_catalog.\"C\"",
 				   1, argtypes);
+	rows_into_tuplestore(plan, project, tupstore, tupdesc);
+}
+
+/*
+ * rows_into_tuplestore
+ *		Runs a read-only plan whose only parameter is an optional project
+ *		(NULL: every project) and copies its rows into tupstore, whose
+ *		descriptor tupdesc matches the plan's columns.
+ */
+static void
+rows_into_tuplestore(SPIPlanPtr plan, const char *project,
+					 Tuplestorestate *tupstore, TupleDesc tupdesc)
+{
+	Datum		values[1];
+	char		nulls[1] = {' '};
+	Datum	   *row = palloc(sizeof(Datum) * tupdesc->natts);
+	bool	   *isnull = palloc(sizeof(bool) * tupdesc->natts);
+	uint64		i;
+
 	if (project)
 		values[0] = CStringGetTextDatum(project);
 	else
@@ -755,19 +756,17 @@ migrate_catalog_status(const char *project, Tuplestorestate *tupstore,
 	catalog_exec(plan, values, nulls, true, 0, SPI_OK_SELECT);
 
 	if (SPI_tuptable->tupdesc->natts != tupdesc->natts)
-		elog(ERROR, "status query returned %d columns, expected %d",
+		elog(ERROR, "catalog query returned %d columns, expected %d",
 			 SPI_tuptable->tupdesc->natts, tupdesc->natts);
 	for (i = 0; i < SPI_processed; i++)
 	{
-		Datum		row[12];
-		bool		isnull[12];
-
-		Assert(tupdesc->natts == lengthof(row));
 		heap_deform_tuple(SPI_tuptable->vals[i], SPI_tuptable->tupdesc,
 						  row, isnull);
 		tuplestore_putvalues(tupstore, tupdesc, row, isnull);
 	}
 	SPI_freetuptable(SPI_tuptable);
+	pfree(row);
+	pfree(isnull);
 }
 
 /*
