@@ -61,6 +61,20 @@ PG_FUNCTION_INFO_V1(migrate_ddl_guard);
 
 static ProcessUtility_hook_type prev_ProcessUtility = NULL;
 
+/* What the event trigger looks for among the objects a command touched. */
+#define GUARD_QUAL \
+	" WHERE schema_name OPERATOR(pg_catalog.=) 'migrate'" \
+	" OR (object_type OPERATOR(pg_catalog.=) 'schema'" \
+	"  AND object_identity OPERATOR(pg_catalog.=) 'migrate')" \
+	" OR (object_type OPERATOR(pg_catalog.=) 'extension'" \
+	"  AND object_identity OPERATOR(pg_catalog.=) 'migrate')" \
+	" LIMIT 1"
+
+static SPIPlanPtr ddl_plan = NULL;
+static SPIPlanPtr drop_plan = NULL;
+
+static SPIPlanPtr keep_plan(const char *sql);
+
 static void refuse(CommandTag tag) pg_attribute_noreturn();
 static bool names_migrate(List *names);
 static bool relation_in_migrate(RangeVar *rv);
@@ -117,7 +131,7 @@ Datum
 migrate_ddl_guard(PG_FUNCTION_ARGS)
 {
 	EventTriggerData *trigdata = (EventTriggerData *) fcinfo->context;
-	const char *query;
+	SPIPlanPtr	plan;
 	int			rc;
 
 	if (!CALLED_AS_EVENT_TRIGGER(fcinfo))
@@ -125,32 +139,47 @@ migrate_ddl_guard(PG_FUNCTION_ARGS)
 	if (!migrate_runner_in_migration())
 		PG_RETURN_VOID();
 
+	/* Planned once per backend: this runs after every DDL of a migration. */
 	if (strcmp(trigdata->event, "sql_drop") == 0)
-		query = "SELECT FROM pg_catalog.pg_event_trigger_dropped_objects()"
-			" WHERE schema_name OPERATOR(pg_catalog.=) 'migrate'"
-			" OR (object_type OPERATOR(pg_catalog.=) 'schema'"
-			"  AND object_identity OPERATOR(pg_catalog.=) 'migrate')"
-			" OR (object_type OPERATOR(pg_catalog.=) 'extension'"
-			"  AND object_identity OPERATOR(pg_catalog.=) 'migrate')"
-			" LIMIT 1";
+	{
+		if (drop_plan == NULL)
+			drop_plan = keep_plan("SELECT FROM pg_catalog.pg_event_trigger_dropped_objects()" GUARD_QUAL);
+		plan = drop_plan;
+	}
 	else
-		query = "SELECT FROM pg_catalog.pg_event_trigger_ddl_commands()"
-			" WHERE schema_name OPERATOR(pg_catalog.=) 'migrate'"
-			" OR (object_type OPERATOR(pg_catalog.=) 'schema'"
-			"  AND object_identity OPERATOR(pg_catalog.=) 'migrate')"
-			" OR (object_type OPERATOR(pg_catalog.=) 'extension'"
-			"  AND object_identity OPERATOR(pg_catalog.=) 'migrate')"
-			" LIMIT 1";
+	{
+		if (ddl_plan == NULL)
+			ddl_plan = keep_plan("SELECT FROM pg_catalog.pg_event_trigger_ddl_commands()" GUARD_QUAL);
+		plan = ddl_plan;
+	}
 
 	if (SPI_connect() != SPI_OK_CONNECT)
 		elog(ERROR, "SPI_connect failed");
-	rc = SPI_execute(query, true, 1);
+	rc = SPI_execute_plan(plan, NULL, NULL, true, 1);
 	if (rc != SPI_OK_SELECT)
-		elog(ERROR, "SPI_execute failed: %s", SPI_result_code_string(rc));
+		elog(ERROR, "SPI_execute_plan failed: %s", SPI_result_code_string(rc));
 	if (SPI_processed > 0)
 		refuse(trigdata->tag);
 	SPI_finish();
 	PG_RETURN_VOID();
+}
+
+/* Prepares sql for the rest of the backend's life. */
+static SPIPlanPtr
+keep_plan(const char *sql)
+{
+	SPIPlanPtr	plan;
+
+	if (SPI_connect() != SPI_OK_CONNECT)
+		elog(ERROR, "SPI_connect failed");
+	plan = SPI_prepare(sql, 0, NULL);
+	if (plan == NULL)
+		elog(ERROR, "SPI_prepare failed: %s",
+			 SPI_result_code_string(SPI_result));
+	if (SPI_keepplan(plan) != 0)
+		elog(ERROR, "SPI_keepplan failed");
+	SPI_finish();
+	return plan;
 }
 
 static void
