@@ -893,6 +893,7 @@ static void
 catalog_exec(SPIPlanPtr plan, Datum *values, const char *nulls,
 			 bool read_only, long tcount, int expected)
 {
+	MemoryContext oldcontext = CurrentMemoryContext;
 	Oid			save_userid;
 	int			save_sec_context;
 	int			nestlevel;
@@ -903,6 +904,8 @@ catalog_exec(SPIPlanPtr plan, Datum *values, const char *nulls,
 						   save_sec_context | SECURITY_LOCAL_USERID_CHANGE);
 	nestlevel = pin_search_path();
 	rc = SPI_execute_plan(plan, values, nulls, read_only, tcount);
+	/* SPI returns in its own procedure context: go back to the caller's */
+	MemoryContextSwitchTo(oldcontext);
 	AtEOXact_GUC(true, nestlevel);
 	SetUserIdAndSecContext(save_userid, save_sec_context);
 	if (rc != expected)

@@ -198,6 +198,7 @@ migrate_runner_execute(const char *script, const ScriptLabel *label,
 static void
 execute_statement(const char *sql)
 {
+	MemoryContext oldcontext = CurrentMemoryContext;
 	SPIExecuteOptions options;
 	int			rc;
 
@@ -206,6 +207,8 @@ execute_statement(const char *sql)
 	options.dest = None_Receiver;
 
 	rc = SPI_execute_extended(sql, &options);
+	/* SPI returns in its own procedure context: go back to the caller's */
+	MemoryContextSwitchTo(oldcontext);
 	if (rc == SPI_ERROR_TRANSACTION)
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_TRANSACTION_TERMINATION),
