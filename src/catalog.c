@@ -28,19 +28,26 @@
  */
 #include "postgres.h"
 
+#include "access/genam.h"
 #include "access/htup_details.h"
+#include "access/table.h"
+#include "access/tableam.h"
 #include "access/xact.h"
 #include "catalog/namespace.h"
 #include "catalog/pg_class.h"
+#include "catalog/pg_collation.h"
 #include "catalog/pg_type.h"
 #include "commands/sequence.h"
 #include "executor/spi.h"
+#include "executor/tuptable.h"
 #include "miscadmin.h"
 #include "utils/array.h"
 #include "utils/builtins.h"
 #include "utils/fmgrprotos.h"
 #include "utils/guc.h"
 #include "utils/lsyscache.h"
+#include "utils/rel.h"
+#include "utils/snapmgr.h"
 #include "utils/syscache.h"
 #include "utils/timestamp.h"
 #include "utils/xid8.h"
@@ -69,6 +76,11 @@ static void catalog_subxact_callback(SubXactEvent event,
 									 void *arg);
 static Oid	catalog_relid(const char *relname);
 static Oid	catalog_owner(void);
+static Oid	index_relid(const char *relname, Oid nspid);
+static AttrNumber attnum_of(Relation rel, const char *colname);
+static bool index_has_visible_row(Relation rel, Oid indexid,
+								  Snapshot snapshot, TupleTableSlot *slot,
+								  bool outdated_only);
 static int	pin_search_path(void);
 static SPIPlanPtr prepare_cached(SPIPlanPtr *cache, const char *sql,
 								 int nargs, const Oid *argtypes);
@@ -453,6 +465,104 @@ migrate_catalog_unapplied(void)
 }
 
 /*
+ * migrate_catalog_anything_due
+ *		False if run() has certainly nothing to apply: no migration is
+ *		unapplied and no repeatable migration changed since it was applied.
+ *		True means "plan it" (which may still find nothing for the project
+ *		or target asked for).
+ *
+ * This is the question every application instance asks at start, usually
+ * in a new session, and usually the answer is no.  Answering it with SQL
+ * means parsing and planning the unapplied and due-repeatable queries with
+ * the session's caches cold, most of the cost of such a call; here it is
+ * two index scans in C instead, with no planning and no SPI.  The partial
+ * index migration_unapplied_idx holds exactly the unapplied rows, and
+ * migration_project_name_key exactly the repeatable ones, so neither scan
+ * reads applied versioned migrations, however many there are.
+ *
+ * It sees what an SPI query of a writer would see: a fresh snapshot under
+ * READ COMMITTED (after the lock the caller holds), the transaction's
+ * snapshot otherwise, and the transaction's own earlier changes.
+ */
+bool
+migrate_catalog_anything_due(void)
+{
+	Oid			nspid = get_namespace_oid(MIGRATE_SCHEMA, false);
+	Relation	rel;
+	TupleTableSlot *slot;
+	Snapshot	snapshot;
+	bool		due;
+
+	rel = table_open(catalog_relid("migration"), AccessShareLock);
+	CommandCounterIncrement();
+	PushCopiedSnapshot(GetTransactionSnapshot());
+	UpdateActiveSnapshotCommandId();
+	snapshot = GetActiveSnapshot();
+	slot = table_slot_create(rel, NULL);
+
+	due = index_has_visible_row(rel, index_relid("migration_unapplied_idx",
+												  nspid),
+								snapshot, slot, false);
+	if (!due)
+		due = index_has_visible_row(rel,
+									index_relid("migration_project_name_key",
+												nspid),
+									snapshot, slot, true);
+
+	ExecDropSingleTupleTableSlot(slot);
+	PopActiveSnapshot();
+	table_close(rel, NoLock);
+	return due;
+}
+
+/*
+ * index_has_visible_row
+ *		Whether the (partial) index indexid of rel leads to a row visible
+ *		to snapshot; with outdated_only, a row whose applied_checksum is
+ *		NULL or differs from its checksum.
+ */
+static bool
+index_has_visible_row(Relation rel, Oid indexid, Snapshot snapshot,
+					  TupleTableSlot *slot, bool outdated_only)
+{
+	Relation	index = index_open(indexid, AccessShareLock);
+	IndexScanDesc scan;
+	AttrNumber	checksum_att = 0;
+	AttrNumber	applied_att = 0;
+	bool		found = false;
+
+	if (outdated_only)
+	{
+		checksum_att = attnum_of(rel, "checksum");
+		applied_att = attnum_of(rel, "applied_checksum");
+	}
+	scan = index_beginscan(rel, index, snapshot, 0, 0);
+	index_rescan(scan, NULL, 0, NULL, 0);
+	while (!found && index_getnext_slot(scan, ForwardScanDirection, slot))
+	{
+		bool		checksum_null;
+		bool		applied_null;
+		Datum		checksum;
+		Datum		applied;
+
+		CHECK_FOR_INTERRUPTS();
+		if (!outdated_only)
+		{
+			found = true;
+			break;
+		}
+		checksum = slot_getattr(slot, checksum_att, &checksum_null);
+		applied = slot_getattr(slot, applied_att, &applied_null);
+		found = applied_null || checksum_null ||
+			!DatumGetBool(DirectFunctionCall2Coll(texteq, C_COLLATION_OID,
+												  checksum, applied));
+	}
+	index_endscan(scan);
+	index_close(index, NoLock);
+	return found;
+}
+
+/*
  * migrate_catalog_repeatables_due
  *		The repeatable migrations to apply: never applied, failed, or
  *		changed since they were last applied; by (project, name).
@@ -818,6 +928,40 @@ catalog_relid(const char *relname)
 						MIGRATE_SCHEMA, relname),
 				 errhint("The migrate extension is damaged: reinstall it.")));
 	return relid;
+}
+
+/* The OID of one of our indexes, given the OID of schema migrate. */
+static Oid
+index_relid(const char *relname, Oid nspid)
+{
+	Oid			relid = get_relname_relid(relname, nspid);
+
+	if (!OidIsValid(relid))
+		ereport(ERROR,
+				(errcode(ERRCODE_UNDEFINED_OBJECT),
+				 errmsg("index \"%s.%s\" does not exist",
+						MIGRATE_SCHEMA, relname),
+				 errhint("The migrate extension is damaged: reinstall it.")));
+	return relid;
+}
+
+/* The attribute number of a column of rel, which must exist. */
+static AttrNumber
+attnum_of(Relation rel, const char *colname)
+{
+	TupleDesc	desc = RelationGetDescr(rel);
+	int			i;
+
+	for (i = 0; i < desc->natts; i++)
+	{
+		Form_pg_attribute att = TupleDescAttr(desc, i);
+
+		if (!att->attisdropped && strcmp(NameStr(att->attname), colname) == 0)
+			return att->attnum;
+	}
+	elog(ERROR, "column \"%s\" of relation \"%s\" does not exist",
+		 colname, RelationGetRelationName(rel));
+	return InvalidAttrNumber;	/* keep the compiler quiet */
 }
 
 /* The role that owns the catalog tables. */

@@ -71,6 +71,7 @@ extern bool migrate_catalog_is_required(const Migration *m,
 
 extern Migration *migrate_catalog_get_repeatable(const char *project,
 												 const char *name);
+extern bool migrate_catalog_anything_due(void);
 extern List *migrate_catalog_unapplied(void);
 extern List *migrate_catalog_repeatables_due(void);
 extern char *migrate_catalog_highest_applied(const char *project);

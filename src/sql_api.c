@@ -308,7 +308,11 @@ migrate_run(PG_FUNCTION_ARGS)
 				 errmsg("target migration %s %s is not registered",
 						project, target)));
 
-	plan = migrate_plan_apply(project, target, out_of_order);
+	/* The common case, nothing to do, without planning any SQL. */
+	if (target == NULL && !migrate_catalog_anything_due())
+		plan = NIL;
+	else
+		plan = migrate_plan_apply(project, target, out_of_order);
 	if (plan != NIL)
 	{
 		foreach(lc, plan)
