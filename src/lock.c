@@ -26,6 +26,7 @@
 #include "compat.h"
 #include "lock.h"
 
+static void lock_not_available(const LOCKTAG *tag) pg_attribute_noreturn();
 static int	lock_holder_pid(const LOCKTAG *tag);
 
 static void
@@ -50,21 +51,50 @@ migrate_lock_acquire(bool wait)
 
 	set_migration_locktag(&tag);
 	if (LockAcquire(&tag, ExclusiveLock, false, !wait) == LOCKACQUIRE_NOT_AVAIL)
-	{
-		int			pid = lock_holder_pid(&tag);
+		lock_not_available(&tag);
+}
 
-		if (pid != 0)
-			ereport(ERROR,
-					(errcode(ERRCODE_LOCK_NOT_AVAILABLE),
-					 errmsg("migration lock is held by process %d", pid),
-					 errdetail("Another transaction is changing migrations in this database."),
-					 errhint("Retry later, or pass wait => true to wait for the lock.")));
+/*
+ * migrate_lock_wait_for_holder
+ *		Waits until no other transaction holds the migration lock, without
+ *		keeping it: takes it in share mode and releases it at once.
+ *
+ * run() calls this before it looks for anything to do.  Callers that
+ * arrive while a run is in progress all wait here, wake together at its
+ * end and check together, instead of taking the lock one after the other
+ * only to find nothing left.  Share mode conflicts with the exclusive mode
+ * that changes take (and that pg_advisory_xact_lock takes), not with
+ * itself.  With wait false, fails like migrate_lock_acquire.
+ */
+void
+migrate_lock_wait_for_holder(bool wait)
+{
+	LOCKTAG		tag;
+
+	set_migration_locktag(&tag);
+	if (LockAcquire(&tag, ShareLock, false, !wait) == LOCKACQUIRE_NOT_AVAIL)
+		lock_not_available(&tag);
+	/* acquired just now by this resource owner, so ours to release */
+	LockRelease(&tag, ShareLock, false);
+}
+
+/* The error for wait => false when another transaction holds the lock. */
+static void
+lock_not_available(const LOCKTAG *tag)
+{
+	int			pid = lock_holder_pid(tag);
+
+	if (pid != 0)
 		ereport(ERROR,
 				(errcode(ERRCODE_LOCK_NOT_AVAILABLE),
-				 errmsg("migration lock is held by another transaction"),
-				 errdetail("The holder may be a prepared transaction or may have just ended."),
+				 errmsg("migration lock is held by process %d", pid),
+				 errdetail("Another transaction is changing migrations in this database."),
 				 errhint("Retry later, or pass wait => true to wait for the lock.")));
-	}
+	ereport(ERROR,
+			(errcode(ERRCODE_LOCK_NOT_AVAILABLE),
+			 errmsg("migration lock is held by another transaction"),
+			 errdetail("The holder may be a prepared transaction or may have just ended."),
+			 errhint("Retry later, or pass wait => true to wait for the lock.")));
 }
 
 /* The pid of a process holding the lock, 0 if none can be named. */

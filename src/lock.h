@@ -17,5 +17,6 @@
 #define MIGRATE_LOCK_KEY INT64CONST(30796665482998885)
 
 extern void migrate_lock_acquire(bool wait);
+extern void migrate_lock_wait_for_holder(bool wait);
 
 #endif							/* MIGRATE_LOCK_H */

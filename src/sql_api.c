@@ -68,6 +68,7 @@ static List *normalize_requires(ArrayType *requires, const char *project,
 static const char *store_registration(Migration *m, const char *function);
 static void check_can_change(const char *function);
 static void begin_change(const char *function, bool wait);
+static void prepare_change(const char *function);
 static bool project_name_is_valid(const char *project);
 static int	requirement_cmp(const ListCell *a, const ListCell *b);
 static int	migration_version_cmp(const ListCell *a, const ListCell *b);
@@ -300,7 +301,23 @@ migrate_run(PG_FUNCTION_ARGS)
 	}
 
 	InitMaterializedSRF(fcinfo, 0);
-	begin_change("migrate.run()", wait);
+
+	/*
+	 * The common case, nothing to do, is answered without planning any SQL
+	 * and without keeping the lock: wait for a change in progress to end,
+	 * then look (lock.c, catalog.c).
+	 */
+	prepare_change("migrate.run()");
+	if (target == NULL)
+	{
+		migrate_lock_wait_for_holder(wait);
+		if (!migrate_catalog_anything_due())
+		{
+			SPI_finish();
+			return (Datum) 0;
+		}
+	}
+	migrate_lock_acquire(wait);
 
 	if (target && migrate_catalog_get(project, target) == NULL)
 		ereport(ERROR,
@@ -308,7 +325,7 @@ migrate_run(PG_FUNCTION_ARGS)
 				 errmsg("target migration %s %s is not registered",
 						project, target)));
 
-	/* The common case, nothing to do, without planning any SQL. */
+	/* Someone may have done it while we waited for the lock. */
 	if (target == NULL && !migrate_catalog_anything_due())
 		plan = NIL;
 	else
@@ -595,10 +612,17 @@ check_can_change(const char *function)
 static void
 begin_change(const char *function, bool wait)
 {
+	prepare_change(function);
+	migrate_lock_acquire(wait);
+}
+
+/* begin_change without the lock. */
+static void
+prepare_change(const char *function)
+{
 	check_can_change(function);
 	if (SPI_connect() != SPI_OK_CONNECT)
 		elog(ERROR, "SPI_connect failed");
-	migrate_lock_acquire(wait);
 }
 
 /*
