@@ -198,6 +198,10 @@ CREATE TABLE migrate.migration (
 	state text NOT NULL,
 	applied_checksum text,
 	last_event bigint,
+	last_started_at timestamptz,
+	last_role name,
+	last_duration_ms double precision,
+	last_error text,
 	CONSTRAINT migration_kind_check
 		CHECK (kind OPERATOR(pg_catalog.=) ANY (ARRAY['versioned', 'repeatable'])),
 	CONSTRAINT migration_state_check
@@ -217,6 +221,10 @@ CREATE UNIQUE INDEX migration_project_name_key
 CREATE INDEX migration_unapplied_idx
 	ON migrate.migration (project)
 	WHERE state OPERATOR(pg_catalog.<>) 'applied';
+-- status() reads the catalog in this order instead of sorting it.
+CREATE INDEX migration_status_idx
+	ON migrate.migration (project COLLATE pg_catalog."C", kind DESC, version,
+						  name COLLATE pg_catalog."C");
 COMMENT ON TABLE migrate.migration IS
 	'registered migrations and their current state (read migrate.migrations)';
 COMMENT ON COLUMN migrate.migration.requires IS
@@ -225,6 +233,14 @@ COMMENT ON COLUMN migrate.migration.applied_checksum IS
 	'checksum of the up script when it was last applied';
 COMMENT ON COLUMN migrate.migration.last_event IS
 	'the event that set the current state (migrate.event.id)';
+COMMENT ON COLUMN migrate.migration.last_started_at IS
+	'started_at of last_event (a copy, so that status() needs no join)';
+COMMENT ON COLUMN migrate.migration.last_role IS
+	'role of last_event';
+COMMENT ON COLUMN migrate.migration.last_duration_ms IS
+	'duration_ms of last_event';
+COMMENT ON COLUMN migrate.migration.last_error IS
+	'"SQLSTATE: message" of last_event if it failed';
 
 CREATE TABLE migrate.event (
 	id bigint NOT NULL

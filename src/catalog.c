@@ -39,8 +39,10 @@
 #include "catalog/pg_type.h"
 #include "commands/sequence.h"
 #include "executor/spi.h"
+#include "executor/tstoreReceiver.h"
 #include "executor/tuptable.h"
 #include "miscadmin.h"
+#include "nodes/params.h"
 #include "utils/array.h"
 #include "utils/builtins.h"
 #include "utils/fmgrprotos.h"
@@ -88,9 +90,13 @@ static void catalog_exec(SPIPlanPtr plan, Datum *values, const char *nulls,
 						 bool read_only, long tcount, int expected);
 static Migration *fetch_one(SPIPlanPtr plan, const char *arg1,
 						   const char *arg2);
+static void catalog_exec_to(SPIPlanPtr plan, Datum *values,
+							const char *nulls, bool read_only, long tcount,
+							int expected, DestReceiver *dest,
+							bool index_order);
 static void rows_into_tuplestore(SPIPlanPtr plan, const char *project,
 								 Tuplestorestate *tupstore,
-								 TupleDesc tupdesc);
+								 TupleDesc tupdesc, bool index_order);
 static Migration *row_to_migration(HeapTuple tuple, TupleDesc tupdesc);
 static List *rows_to_migrations(void);
 static Datum text_or_null(const char *s, char *null);
@@ -689,12 +695,12 @@ migrate_catalog_record(const MigrationEvent *ev, const char *new_state,
 					   const char *applied_checksum)
 {
 	static SPIPlanPtr plan = NULL;
-	Oid			argtypes[20] = {INT8OID, TEXTOID, TEXTOID, TEXTOID, TEXTOID,
+	Oid			argtypes[21] = {INT8OID, TEXTOID, TEXTOID, TEXTOID, TEXTOID,
 		TEXTOID, TIMESTAMPTZOID, FLOAT8OID, NAMEOID, NAMEOID, INT4OID,
 		XID8OID, TEXTOID, TEXTOID, TEXTOID, TEXTOID, TEXTOID, INT8OID,
-	TEXTOID, TEXTOID};
-	Datum		values[20];
-	char		nulls[20];
+	TEXTOID, TEXTOID, TEXTOID};
+	Datum		values[21];
+	char		nulls[21];
 	const Migration *m = ev->migration;
 	ErrorData  *err = ev->error;
 
@@ -707,9 +713,11 @@ migrate_catalog_record(const MigrationEvent *ev, const char *new_state,
 				   " $9, $10, $11, $12, $13, $14, $15, $16, $17)"
 				   " RETURNING id)"
 				   " UPDATE migrate.migration AS m SET state = $19,"
-				   " applied_checksum = $20, last_event = e.id"
+				   " applied_checksum = $20, last_event = e.id,"
+				   " last_started_at = $7, last_role = $9,"
+				   " last_duration_ms = $8, last_error = $21"
 				   " FROM e WHERE m.id OPERATOR(pg_catalog.=) $18",
-				   20, argtypes);
+				   21, argtypes);
 
 	memset(nulls, ' ', sizeof(nulls));
 	values[0] = Int64GetDatum(ev->run_id);
@@ -736,6 +744,10 @@ migrate_catalog_record(const MigrationEvent *ev, const char *new_state,
 	values[17] = Int64GetDatum(m->id);
 	values[18] = CStringGetTextDatum(new_state);
 	values[19] = text_or_null(applied_checksum, &nulls[19]);
+	values[20] = text_or_null(err ? psprintf("%s: %s",
+											 unpack_sql_state(err->sqlerrcode),
+											 err->message) : NULL,
+							  &nulls[20]);
 	catalog_exec(plan, values, nulls, false, 0, SPI_OK_UPDATE);
 	if (SPI_processed != 1)
 		elog(ERROR, "migration %lld vanished from the catalog",
@@ -802,7 +814,7 @@ migrate_catalog_validate(const char *project, Tuplestorestate *tupstore,
 				   " WHERE $1 IS NULL OR v.project OPERATOR(pg_catalog.=) $1"
 				   " ORDER BY v.rank, v.project, v.version, v.detail",
 				   1, argtypes);
-	rows_into_tuplestore(plan, project, tupstore, tupdesc);
+	rows_into_tuplestore(plan, project, tupstore, tupdesc, false);
 }
 
 /*
@@ -818,65 +830,55 @@ migrate_catalog_status(const char *project, Tuplestorestate *tupstore,
 	Oid			argtypes[1] = {TEXTOID};
 
 	prepare_cached(&plan,
-				   "SELECT m.project, m.version, m.name, m.kind,"
-				   " CASE WHEN m.kind OPERATOR(pg_catalog.=) 'repeatable'"
-				   " AND m.state OPERATOR(pg_catalog.=) 'applied'"
-				   " AND m.applied_checksum OPERATOR(pg_catalog.<>) m.checksum"
-				   " THEN 'outdated' ELSE m.state END,"
-				   " CASE WHEN m.state OPERATOR(pg_catalog.=) 'applied'"
-				   " THEN e.started_at END,"
-				   " CASE WHEN m.state OPERATOR(pg_catalog.=) 'applied'"
-				   " THEN e.role END,"
-				   " CASE WHEN m.state OPERATOR(pg_catalog.=) 'applied'"
-				   " THEN e.duration_ms END,"
-				   " m.down IS NOT NULL, m.transactional, m.requires,"
-				   " CASE WHEN m.state OPERATOR(pg_catalog.=) 'failed'"
-				   " THEN e.sqlstate OPERATOR(pg_catalog.||) ': '"
-				   " OPERATOR(pg_catalog.||) e.message END"
-				   " FROM migrate.migration AS m"
-				   " LEFT JOIN migrate.event AS e"
-				   " ON e.id OPERATOR(pg_catalog.=) m.last_event"
-				   " WHERE $1 IS NULL OR m.project OPERATOR(pg_catalog.=) $1"
-				   " ORDER BY m.project COLLATE pg_catalog.\"C\", m.kind DESC, m.version,"
-				   " m.name COLLATE pg_catalog.\"C\"",
+				   "SELECT project, version, name, kind,"
+				   " CASE WHEN kind OPERATOR(pg_catalog.=) 'repeatable'"
+				   " AND state OPERATOR(pg_catalog.=) 'applied'"
+				   " AND applied_checksum OPERATOR(pg_catalog.<>) checksum"
+				   " THEN 'outdated' ELSE state END,"
+				   " CASE WHEN state OPERATOR(pg_catalog.=) 'applied'"
+				   " THEN last_started_at END,"
+				   " CASE WHEN state OPERATOR(pg_catalog.=) 'applied'"
+				   " THEN last_role END,"
+				   " CASE WHEN state OPERATOR(pg_catalog.=) 'applied'"
+				   " THEN last_duration_ms END,"
+				   " down IS NOT NULL, transactional, requires,"
+				   " CASE WHEN state OPERATOR(pg_catalog.=) 'failed'"
+				   " THEN last_error END"
+				   " FROM migrate.migration"
+				   " WHERE $1 IS NULL OR project OPERATOR(pg_catalog.=) $1"
+				   " ORDER BY project COLLATE pg_catalog.\"C\", kind DESC, version,"
+				   " name COLLATE pg_catalog.\"C\"",
 				   1, argtypes);
-	rows_into_tuplestore(plan, project, tupstore, tupdesc);
+	rows_into_tuplestore(plan, project, tupstore, tupdesc, true);
 }
 
 /*
  * rows_into_tuplestore
  *		Runs a read-only plan whose only parameter is an optional project
- *		(NULL: every project) and copies its rows into tupstore, whose
- *		descriptor tupdesc matches the plan's columns.
+ *		(NULL: every project) and sends its rows straight into tupstore,
+ *		whose descriptor tupdesc matches the plan's columns.  With
+ *		index_order, sorting is disabled while it is planned, so that an
+ *		index provides the ORDER BY.
  */
 static void
 rows_into_tuplestore(SPIPlanPtr plan, const char *project,
-					 Tuplestorestate *tupstore, TupleDesc tupdesc)
+					 Tuplestorestate *tupstore, TupleDesc tupdesc,
+					 bool index_order)
 {
 	Datum		values[1];
 	char		nulls[1] = {' '};
-	Datum	   *row = palloc(sizeof(Datum) * tupdesc->natts);
-	bool	   *isnull = palloc(sizeof(bool) * tupdesc->natts);
-	uint64		i;
+	DestReceiver *dest = CreateDestReceiver(DestTuplestore);
 
+	SetTuplestoreDestReceiverParams(dest, tupstore, CurrentMemoryContext,
+									false, tupdesc,
+									"catalog query does not match the function's result type");
 	if (project)
 		values[0] = CStringGetTextDatum(project);
 	else
 		nulls[0] = 'n';
-	catalog_exec(plan, values, nulls, true, 0, SPI_OK_SELECT);
-
-	if (SPI_tuptable->tupdesc->natts != tupdesc->natts)
-		elog(ERROR, "catalog query returned %d columns, expected %d",
-			 SPI_tuptable->tupdesc->natts, tupdesc->natts);
-	for (i = 0; i < SPI_processed; i++)
-	{
-		heap_deform_tuple(SPI_tuptable->vals[i], SPI_tuptable->tupdesc,
-						  row, isnull);
-		tuplestore_putvalues(tupstore, tupdesc, row, isnull);
-	}
-	SPI_freetuptable(SPI_tuptable);
-	pfree(row);
-	pfree(isnull);
+	catalog_exec_to(plan, values, nulls, true, 0, SPI_OK_SELECT, dest,
+					index_order);
+	dest->rDestroy(dest);
 }
 
 /*
@@ -1028,26 +1030,62 @@ prepare_cached(SPIPlanPtr *cache, const char *sql, int nargs,
 
 /*
  * catalog_exec
- *		Executes a catalog query as the owner of the catalog.
- *
- * If the query throws, the user id stays switched: the abort of the
- * (sub)transaction the error unwinds to restores it.
+ *		Executes a catalog query as the owner of the catalog; the rows, if
+ *		any, are in SPI_tuptable.
  */
 static void
 catalog_exec(SPIPlanPtr plan, Datum *values, const char *nulls,
 			 bool read_only, long tcount, int expected)
 {
+	catalog_exec_to(plan, values, nulls, read_only, tcount, expected, NULL,
+					false);
+}
+
+/*
+ * catalog_exec_to
+ *		catalog_exec, sending the rows to dest if not NULL, and planning
+ *		with enable_sort off if index_order.
+ *
+ * If the query throws, the user id and settings stay switched: the abort
+ * of the (sub)transaction the error unwinds to restores them.
+ */
+static void
+catalog_exec_to(SPIPlanPtr plan, Datum *values, const char *nulls,
+				bool read_only, long tcount, int expected,
+				DestReceiver *dest, bool index_order)
+{
 	MemoryContext oldcontext = CurrentMemoryContext;
+	SPIExecuteOptions options = {0};
+	int			nargs = SPI_getargcount(plan);
 	Oid			save_userid;
 	int			save_sec_context;
 	int			nestlevel;
 	int			rc;
+	int			i;
+
+	options.params = makeParamList(nargs);
+	for (i = 0; i < nargs; i++)
+	{
+		ParamExternData *prm = &options.params->params[i];
+
+		prm->value = values[i];
+		prm->isnull = nulls != NULL && nulls[i] == 'n';
+		prm->pflags = PARAM_FLAG_CONST;
+		prm->ptype = SPI_getargtypeid(plan, i);
+	}
+	options.read_only = read_only;
+	options.tcount = tcount;
+	options.dest = dest;
 
 	GetUserIdAndSecContext(&save_userid, &save_sec_context);
 	SetUserIdAndSecContext(catalog_owner(),
 						   save_sec_context | SECURITY_LOCAL_USERID_CHANGE);
 	nestlevel = pin_search_path();
-	rc = SPI_execute_plan(plan, values, nulls, read_only, tcount);
+	if (index_order)
+		(void) set_config_option("enable_sort", "off", PGC_USERSET,
+								 PGC_S_SESSION, GUC_ACTION_SAVE, true, 0,
+								 false);
+	rc = SPI_execute_plan_extended(plan, &options);
 	/* SPI returns in its own procedure context: go back to the caller's */
 	MemoryContextSwitchTo(oldcontext);
 	AtEOXact_GUC(true, nestlevel);
