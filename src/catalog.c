@@ -78,14 +78,10 @@ static void catalog_subxact_callback(SubXactEvent event,
 									 void *arg);
 static Oid	catalog_relid(const char *relname);
 static Oid	catalog_owner(void);
-static Oid	index_relid(const char *relname, Oid nspid);
-static AttrNumber attnum_of(Relation rel, const char *colname);
 static bool index_has_visible_row(Relation rel, Oid indexid,
 								  Snapshot snapshot, TupleTableSlot *slot,
 								  bool outdated_only);
 static int	pin_search_path(void);
-static SPIPlanPtr prepare_cached(SPIPlanPtr *cache, const char *sql,
-								 int nargs, const Oid *argtypes);
 static void catalog_exec(SPIPlanPtr plan, Datum *values, const char *nulls,
 						 bool read_only, long tcount, int expected);
 static Migration *fetch_one(SPIPlanPtr plan, const char *arg1,
@@ -154,7 +150,7 @@ migrate_catalog_touch(void)
 
 	if (touched_in != InvalidSubTransactionId)
 		return;
-	prepare_cached(&plan,
+	migrate_prepare_kept(&plan,
 				   "UPDATE migrate.generation"
 				   " SET generation = generation OPERATOR(pg_catalog.+) 1",
 				   0, NULL);
@@ -276,7 +272,7 @@ migrate_catalog_get(const char *project, const char *version)
 	static SPIPlanPtr plan = NULL;
 	Oid			argtypes[2] = {TEXTOID, TEXTOID};
 
-	prepare_cached(&plan,
+	migrate_prepare_kept(&plan,
 				   "SELECT " MIGRATION_COLUMNS " FROM migrate.migration"
 				   " WHERE kind OPERATOR(pg_catalog.=) 'versioned'"
 				   " AND project OPERATOR(pg_catalog.=) $1"
@@ -295,7 +291,7 @@ migrate_catalog_get_repeatable(const char *project, const char *name)
 	static SPIPlanPtr plan = NULL;
 	Oid			argtypes[2] = {TEXTOID, TEXTOID};
 
-	prepare_cached(&plan,
+	migrate_prepare_kept(&plan,
 				   "SELECT " MIGRATION_COLUMNS " FROM migrate.migration"
 				   " WHERE kind OPERATOR(pg_catalog.=) 'repeatable'"
 				   " AND project OPERATOR(pg_catalog.=) $1"
@@ -334,7 +330,7 @@ migrate_catalog_insert(const Migration *m)
 	Datum		values[11];
 	char		nulls[11];
 
-	prepare_cached(&plan,
+	migrate_prepare_kept(&plan,
 				   "INSERT INTO migrate.migration (project, kind, version, name,"
 				   " up, down, requires, transactional, checksum, down_checksum,"
 				   " registered_at, registered_by, state)"
@@ -371,7 +367,7 @@ migrate_catalog_update(const Migration *m)
 	Datum		values[9];
 	char		nulls[9];
 
-	prepare_cached(&plan,
+	migrate_prepare_kept(&plan,
 				   "UPDATE migrate.migration SET name = $2, up = $3, down = $4,"
 				   " requires = $5, transactional = $6, checksum = $7,"
 				   " down_checksum = $8, registered_at = pg_catalog.now(),"
@@ -403,7 +399,7 @@ migrate_catalog_delete(int64 id)
 	Oid			argtypes[1] = {INT8OID};
 	Datum		values[1];
 
-	prepare_cached(&plan,
+	migrate_prepare_kept(&plan,
 				   "DELETE FROM migrate.migration"
 				   " WHERE id OPERATOR(pg_catalog.=) $1",
 				   1, argtypes);
@@ -424,7 +420,7 @@ migrate_catalog_is_required(const Migration *m, char **required_by)
 	Datum		values[3];
 	bool		result = false;
 
-	prepare_cached(&plan,
+	migrate_prepare_kept(&plan,
 				   "SELECT m.project OPERATOR(pg_catalog.||) ' '"
 				   " OPERATOR(pg_catalog.||) m.version::pg_catalog.text"
 				   " FROM migrate.migration AS m,"
@@ -462,7 +458,7 @@ migrate_catalog_unapplied(void)
 {
 	static SPIPlanPtr plan = NULL;
 
-	prepare_cached(&plan,
+	migrate_prepare_kept(&plan,
 				   "SELECT " MIGRATION_COLUMNS " FROM migrate.migration"
 				   " WHERE state OPERATOR(pg_catalog.<>) 'applied'",
 				   0, NULL);
@@ -493,7 +489,6 @@ migrate_catalog_unapplied(void)
 bool
 migrate_catalog_anything_due(void)
 {
-	Oid			nspid = get_namespace_oid(MIGRATE_SCHEMA, false);
 	Relation	rel;
 	TupleTableSlot *slot;
 	Snapshot	snapshot;
@@ -506,13 +501,11 @@ migrate_catalog_anything_due(void)
 	snapshot = GetActiveSnapshot();
 	slot = table_slot_create(rel, NULL);
 
-	due = index_has_visible_row(rel, index_relid("migration_unapplied_idx",
-												  nspid),
+	due = index_has_visible_row(rel, catalog_relid("migration_unapplied_idx"),
 								snapshot, slot, false);
 	if (!due)
 		due = index_has_visible_row(rel,
-									index_relid("migration_project_name_key",
-												nspid),
+									catalog_relid("migration_project_name_key"),
 									snapshot, slot, true);
 
 	ExecDropSingleTupleTableSlot(slot);
@@ -539,8 +532,11 @@ index_has_visible_row(Relation rel, Oid indexid, Snapshot snapshot,
 
 	if (outdated_only)
 	{
-		checksum_att = attnum_of(rel, "checksum");
-		applied_att = attnum_of(rel, "applied_checksum");
+		checksum_att = get_attnum(RelationGetRelid(rel), "checksum");
+		applied_att = get_attnum(RelationGetRelid(rel), "applied_checksum");
+		if (checksum_att == InvalidAttrNumber ||
+			applied_att == InvalidAttrNumber)
+			elog(ERROR, "migrate.migration lacks its checksum columns");
 	}
 	scan = index_beginscan(rel, index, snapshot, 0, 0);
 	index_rescan(scan, NULL, 0, NULL, 0);
@@ -578,7 +574,7 @@ migrate_catalog_repeatables_due(void)
 {
 	static SPIPlanPtr plan = NULL;
 
-	prepare_cached(&plan,
+	migrate_prepare_kept(&plan,
 				   "SELECT " MIGRATION_COLUMNS " FROM migrate.migration"
 				   " WHERE kind OPERATOR(pg_catalog.=) 'repeatable'"
 				   " AND (state OPERATOR(pg_catalog.<>) 'applied'"
@@ -602,7 +598,7 @@ migrate_catalog_highest_applied(const char *project)
 	Datum		values[1];
 	char	   *result = NULL;
 
-	prepare_cached(&plan,
+	migrate_prepare_kept(&plan,
 				   "SELECT version::pg_catalog.text FROM migrate.migration"
 				   " WHERE kind OPERATOR(pg_catalog.=) 'versioned'"
 				   " AND project OPERATOR(pg_catalog.=) $1"
@@ -630,7 +626,7 @@ migrate_catalog_has_applied(const char *project)
 	Datum		values[1];
 	bool		result;
 
-	prepare_cached(&plan,
+	migrate_prepare_kept(&plan,
 				   "SELECT FROM migrate.migration"
 				   " WHERE project OPERATOR(pg_catalog.=) $1"
 				   " AND state OPERATOR(pg_catalog.=) 'applied' LIMIT 1",
@@ -654,7 +650,7 @@ migrate_catalog_applied_newest_first(const char *project, int limit)
 	Oid			argtypes[2] = {TEXTOID, INT4OID};
 	Datum		values[2];
 
-	prepare_cached(&plan,
+	migrate_prepare_kept(&plan,
 				   "SELECT " MIGRATION_COLUMNS " FROM migrate.migration"
 				   " WHERE kind OPERATOR(pg_catalog.=) 'versioned'"
 				   " AND project OPERATOR(pg_catalog.=) $1"
@@ -676,7 +672,7 @@ migrate_catalog_applied_with_requires(void)
 {
 	static SPIPlanPtr plan = NULL;
 
-	prepare_cached(&plan,
+	migrate_prepare_kept(&plan,
 				   "SELECT " MIGRATION_COLUMNS " FROM migrate.migration"
 				   " WHERE state OPERATOR(pg_catalog.=) 'applied'"
 				   " AND pg_catalog.cardinality(requires) OPERATOR(pg_catalog.>) 0",
@@ -695,16 +691,16 @@ migrate_catalog_record(const MigrationEvent *ev, const char *new_state,
 					   const char *applied_checksum)
 {
 	static SPIPlanPtr plan = NULL;
-	Oid			argtypes[21] = {INT8OID, TEXTOID, TEXTOID, TEXTOID, TEXTOID,
+	Oid			argtypes[20] = {INT8OID, TEXTOID, TEXTOID, TEXTOID, TEXTOID,
 		TEXTOID, TIMESTAMPTZOID, FLOAT8OID, NAMEOID, NAMEOID, INT4OID,
 		XID8OID, TEXTOID, TEXTOID, TEXTOID, TEXTOID, TEXTOID, INT8OID,
-	TEXTOID, TEXTOID, TEXTOID};
-	Datum		values[21];
-	char		nulls[21];
+	TEXTOID, TEXTOID};
+	Datum		values[20];
+	char		nulls[20];
 	const Migration *m = ev->migration;
 	ErrorData  *err = ev->error;
 
-	prepare_cached(&plan,
+	migrate_prepare_kept(&plan,
 				   "WITH e AS (INSERT INTO migrate.event (run_id, project,"
 				   " version, name, action, status, started_at, duration_ms,"
 				   " role, ran_as, pid, txid, checksum, sqlstate, message,"
@@ -715,9 +711,11 @@ migrate_catalog_record(const MigrationEvent *ev, const char *new_state,
 				   " UPDATE migrate.migration AS m SET state = $19,"
 				   " applied_checksum = $20, last_event = e.id,"
 				   " last_started_at = $7, last_role = $9,"
-				   " last_duration_ms = $8, last_error = $21"
+				   " last_duration_ms = $8,"
+				   " last_error = $14 OPERATOR(pg_catalog.||) ': '"
+				   " OPERATOR(pg_catalog.||) $15"
 				   " FROM e WHERE m.id OPERATOR(pg_catalog.=) $18",
-				   21, argtypes);
+				   20, argtypes);
 
 	memset(nulls, ' ', sizeof(nulls));
 	values[0] = Int64GetDatum(ev->run_id);
@@ -744,10 +742,6 @@ migrate_catalog_record(const MigrationEvent *ev, const char *new_state,
 	values[17] = Int64GetDatum(m->id);
 	values[18] = CStringGetTextDatum(new_state);
 	values[19] = text_or_null(applied_checksum, &nulls[19]);
-	values[20] = text_or_null(err ? psprintf("%s: %s",
-											 unpack_sql_state(err->sqlerrcode),
-											 err->message) : NULL,
-							  &nulls[20]);
 	catalog_exec(plan, values, nulls, false, 0, SPI_OK_UPDATE);
 	if (SPI_processed != 1)
 		elog(ERROR, "migration %lld vanished from the catalog",
@@ -768,7 +762,7 @@ migrate_catalog_validate(const char *project, Tuplestorestate *tupstore,
 	static SPIPlanPtr plan = NULL;
 	Oid			argtypes[1] = {TEXTOID};
 
-	prepare_cached(&plan,
+	migrate_prepare_kept(&plan,
 				   "SELECT project, version, severity, problem, detail FROM ("
 				   " SELECT m.project, m.version, 'error' AS severity,"
 				   "  'checksum mismatch' AS problem,"
@@ -829,7 +823,7 @@ migrate_catalog_status(const char *project, Tuplestorestate *tupstore,
 	static SPIPlanPtr plan = NULL;
 	Oid			argtypes[1] = {TEXTOID};
 
-	prepare_cached(&plan,
+	migrate_prepare_kept(&plan,
 				   "SELECT project, version, name, kind,"
 				   " CASE WHEN kind OPERATOR(pg_catalog.=) 'repeatable'"
 				   " AND state OPERATOR(pg_catalog.=) 'applied'"
@@ -894,7 +888,7 @@ migrate_catalog_current_version(const char *project, bool *isnull)
 	Datum		values[1];
 	Datum		result = (Datum) 0;
 
-	prepare_cached(&plan,
+	migrate_prepare_kept(&plan,
 				   "SELECT version FROM migrate.migration"
 				   " WHERE kind OPERATOR(pg_catalog.=) 'versioned'"
 				   " AND project OPERATOR(pg_catalog.=) $1"
@@ -916,7 +910,7 @@ migrate_catalog_current_version(const char *project, bool *isnull)
 	return result;
 }
 
-/* The OID of one of our relations in schema migrate. */
+/* The OID of one of our relations (table, index, sequence) in migrate. */
 static Oid
 catalog_relid(const char *relname)
 {
@@ -930,40 +924,6 @@ catalog_relid(const char *relname)
 						MIGRATE_SCHEMA, relname),
 				 errhint("The migrate extension is damaged: reinstall it.")));
 	return relid;
-}
-
-/* The OID of one of our indexes, given the OID of schema migrate. */
-static Oid
-index_relid(const char *relname, Oid nspid)
-{
-	Oid			relid = get_relname_relid(relname, nspid);
-
-	if (!OidIsValid(relid))
-		ereport(ERROR,
-				(errcode(ERRCODE_UNDEFINED_OBJECT),
-				 errmsg("index \"%s.%s\" does not exist",
-						MIGRATE_SCHEMA, relname),
-				 errhint("The migrate extension is damaged: reinstall it.")));
-	return relid;
-}
-
-/* The attribute number of a column of rel, which must exist. */
-static AttrNumber
-attnum_of(Relation rel, const char *colname)
-{
-	TupleDesc	desc = RelationGetDescr(rel);
-	int			i;
-
-	for (i = 0; i < desc->natts; i++)
-	{
-		Form_pg_attribute att = TupleDescAttr(desc, i);
-
-		if (!att->attisdropped && strcmp(NameStr(att->attname), colname) == 0)
-			return att->attnum;
-	}
-	elog(ERROR, "column \"%s\" of relation \"%s\" does not exist",
-		 colname, RelationGetRelationName(rel));
-	return InvalidAttrNumber;	/* keep the compiler quiet */
 }
 
 /* The role that owns the catalog tables. */
@@ -1004,11 +964,12 @@ pin_search_path(void)
 }
 
 /*
- * prepare_cached
- *		Prepares sql once per backend and keeps the plan in *cache.
+ * migrate_prepare_kept
+ *		Prepares sql once per backend, with search_path pinned, and keeps
+ *		the plan in *cache.  The caller must be connected to SPI.
  */
-static SPIPlanPtr
-prepare_cached(SPIPlanPtr *cache, const char *sql, int nargs,
+SPIPlanPtr
+migrate_prepare_kept(SPIPlanPtr *cache, const char *sql, int nargs,
 			   const Oid *argtypes)
 {
 	SPIPlanPtr	plan;

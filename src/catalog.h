@@ -10,6 +10,7 @@
 
 #include "access/tupdesc.h"
 #include "datatype/timestamp.h"
+#include "executor/spi.h"
 #include "nodes/pg_list.h"
 #include "utils/elog.h"
 #include "utils/tuplestore.h"
@@ -55,6 +56,8 @@ typedef struct MigrateSequences
 	int64		last_value[3];
 } MigrateSequences;
 
+extern SPIPlanPtr migrate_prepare_kept(SPIPlanPtr *cache, const char *sql,
+									   int nargs, const Oid *argtypes);
 extern void migrate_catalog_init(void);
 extern MigrateSequences migrate_catalog_sequences(void);
 extern void migrate_catalog_restore_sequences(const MigrateSequences *seqs);

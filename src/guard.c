@@ -53,6 +53,7 @@
 #include "utils/rel.h"
 #include "utils/syscache.h"
 
+#include "catalog.h"
 #include "guard.h"
 #include "runner.h"
 
@@ -72,8 +73,6 @@ static ProcessUtility_hook_type prev_ProcessUtility = NULL;
 
 static SPIPlanPtr ddl_plan = NULL;
 static SPIPlanPtr drop_plan = NULL;
-
-static SPIPlanPtr keep_plan(const char *sql);
 
 static void refuse(CommandTag tag) pg_attribute_noreturn();
 static bool names_migrate(List *names);
@@ -140,21 +139,16 @@ migrate_ddl_guard(PG_FUNCTION_ARGS)
 		PG_RETURN_VOID();
 
 	/* Planned once per backend: this runs after every DDL of a migration. */
-	if (strcmp(trigdata->event, "sql_drop") == 0)
-	{
-		if (drop_plan == NULL)
-			drop_plan = keep_plan("SELECT FROM pg_catalog.pg_event_trigger_dropped_objects()" GUARD_QUAL);
-		plan = drop_plan;
-	}
-	else
-	{
-		if (ddl_plan == NULL)
-			ddl_plan = keep_plan("SELECT FROM pg_catalog.pg_event_trigger_ddl_commands()" GUARD_QUAL);
-		plan = ddl_plan;
-	}
-
 	if (SPI_connect() != SPI_OK_CONNECT)
 		elog(ERROR, "SPI_connect failed");
+	if (strcmp(trigdata->event, "sql_drop") == 0)
+		plan = migrate_prepare_kept(&drop_plan,
+									"SELECT FROM pg_catalog.pg_event_trigger_dropped_objects()" GUARD_QUAL,
+									0, NULL);
+	else
+		plan = migrate_prepare_kept(&ddl_plan,
+									"SELECT FROM pg_catalog.pg_event_trigger_ddl_commands()" GUARD_QUAL,
+									0, NULL);
 	rc = SPI_execute_plan(plan, NULL, NULL, true, 1);
 	if (rc != SPI_OK_SELECT)
 		elog(ERROR, "SPI_execute_plan failed: %s", SPI_result_code_string(rc));
@@ -162,24 +156,6 @@ migrate_ddl_guard(PG_FUNCTION_ARGS)
 		refuse(trigdata->tag);
 	SPI_finish();
 	PG_RETURN_VOID();
-}
-
-/* Prepares sql for the rest of the backend's life. */
-static SPIPlanPtr
-keep_plan(const char *sql)
-{
-	SPIPlanPtr	plan;
-
-	if (SPI_connect() != SPI_OK_CONNECT)
-		elog(ERROR, "SPI_connect failed");
-	plan = SPI_prepare(sql, 0, NULL);
-	if (plan == NULL)
-		elog(ERROR, "SPI_prepare failed: %s",
-			 SPI_result_code_string(SPI_result));
-	if (SPI_keepplan(plan) != 0)
-		elog(ERROR, "SPI_keepplan failed");
-	SPI_finish();
-	return plan;
 }
 
 static void
