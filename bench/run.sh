@@ -126,11 +126,16 @@ ensure_bench_deps()
 		echo "bench: Node.js $(node --version) is too old: node-pg-migrate 9 wants >= 20.11" >&2
 		exit 1
 	fi
-	# npm ci when node_modules is missing or older than the lockfile.
+	# Install the lockfile's versions when node_modules is missing or older
+	# than the lockfile.  Not "npm ci": npm 11's ci wants the lockfile to
+	# list every platform package of dbmate's optional dependencies, and
+	# the registry these machines reach resolves only linux-x64 at 2.36.0.
+	# "npm install --no-save" installs what the lockfile pins and never
+	# rewrites it.
 	if [[ ! -f "$BENCH/node_modules/.package-lock.json" ||
 		"$BENCH/package-lock.json" -nt "$BENCH/node_modules/.package-lock.json" ]]; then
-		note "npm ci in bench/"
-		(cd "$BENCH" && npm ci --no-audit --no-fund --loglevel=error)
+		note "npm install (from package-lock.json) in bench/"
+		(cd "$BENCH" && npm install --no-save --no-audit --no-fund --loglevel=error)
 	fi
 	DBMATE=$BENCH/node_modules/@dbmate/linux-x64/bin/dbmate
 	NPM_MIGRATE=$BENCH/node_modules/node-pg-migrate/bin/node-pg-migrate.js
