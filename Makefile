@@ -48,6 +48,11 @@ else
 include $(PGXS)
 endif
 
+# PGXS tracks no header dependencies (unless the server was configured with
+# --enable-depend): every object depends on every header of ours, so that a
+# changed struct never leaves a stale object behind.
+$(OBJS) $(OBJS:.o=.bc): $(wildcard src/*.h)
+
 EXTRA_CLEAN = test/results test/regression.diffs test/regression.out tmp_check \
 	test/output_iso
 

@@ -48,6 +48,7 @@
 #include "utils/fmgrprotos.h"
 #include "utils/guc.h"
 #include "utils/lsyscache.h"
+#include "utils/memutils.h"
 #include "utils/rel.h"
 #include "utils/snapmgr.h"
 #include "utils/syscache.h"
@@ -58,11 +59,24 @@
 
 #define MIGRATE_SCHEMA "migrate"
 
-/* The columns of migrate.migration that row_to_migration reads, in order. */
+/*
+ * The columns of migrate.migration that a Migration holds, in the order
+ * migration_receiver_receive reads them (COL_* below).
+ */
 #define MIGRATION_COLUMNS \
 	"id, project, kind, version::pg_catalog.text, name, up, down, requires, " \
 	"transactional, checksum, down_checksum, registered_by, state, " \
 	"applied_checksum, last_event"
+
+/*
+ * The same without the scripts and the down checksum, for the lists a plan
+ * is made of: a run may plan thousands of migrations, and reads each one's
+ * script only when it runs it (migrate_catalog_script).
+ */
+#define MIGRATION_COLUMNS_NO_SCRIPTS \
+	"id, project, kind, version::pg_catalog.text, name, NULL::pg_catalog.text, " \
+	"NULL::pg_catalog.text, requires, transactional, checksum, " \
+	"NULL::pg_catalog.text, registered_by, state, applied_checksum, last_event"
 
 /*
  * Subtransaction id in which this transaction bumped migrate.generation,
@@ -93,11 +107,16 @@ static void catalog_exec_to(SPIPlanPtr plan, Datum *values,
 static void rows_into_tuplestore(SPIPlanPtr plan, const char *project,
 								 Tuplestorestate *tupstore,
 								 TupleDesc tupdesc, bool index_order);
-static Migration *row_to_migration(HeapTuple tuple, TupleDesc tupdesc);
-static List *rows_to_migrations(void);
+static List *fetch_migrations(SPIPlanPtr plan, Datum *values,
+							   const char *nulls, long tcount);
+static void migration_receiver_startup(DestReceiver *self, int operation,
+									   TupleDesc typeinfo);
+static bool migration_receiver_receive(TupleTableSlot *slot,
+									   DestReceiver *self);
+static void migration_receiver_nothing(DestReceiver *self);
 static Datum text_or_null(const char *s, char *null);
 static Datum text_list_to_array(List *strings);
-static List *text_array_to_list(Datum array);
+static List *text_array_to_list(Datum array, MemoryContext target);
 
 /*
  * migrate_catalog_init
@@ -306,14 +325,14 @@ fetch_one(SPIPlanPtr plan, const char *arg1, const char *arg2)
 {
 	Datum		values[2];
 	Migration  *result = NULL;
+	List	   *rows;
 
 	values[0] = CStringGetTextDatum(arg1);
 	values[1] = CStringGetTextDatum(arg2);
-	catalog_exec(plan, values, NULL, false, 1, SPI_OK_SELECT);
-	if (SPI_processed > 0)
-		result = row_to_migration(SPI_tuptable->vals[0],
-								  SPI_tuptable->tupdesc);
-	SPI_freetuptable(SPI_tuptable);
+	rows = fetch_migrations(plan, values, NULL, 1);
+	if (rows != NIL)
+		result = (Migration *) linitial(rows);
+	list_free(rows);
 	return result;
 }
 
@@ -450,8 +469,9 @@ migrate_catalog_is_required(const Migration *m, char **required_by)
 /*
  * migrate_catalog_unapplied
  *		Every registration that is not applied (pending or failed), in no
- *		particular order.  Uses the partial index migration_unapplied_idx,
- *		so it stays cheap however many migrations are applied.
+ *		particular order, without scripts.  Uses the partial index
+ *		migration_unapplied_idx, so it stays cheap however many migrations
+ *		are applied.
  */
 List *
 migrate_catalog_unapplied(void)
@@ -459,11 +479,48 @@ migrate_catalog_unapplied(void)
 	static SPIPlanPtr plan = NULL;
 
 	migrate_prepare_kept(&plan,
-				   "SELECT " MIGRATION_COLUMNS " FROM migrate.migration"
+				   "SELECT " MIGRATION_COLUMNS_NO_SCRIPTS " FROM migrate.migration"
 				   " WHERE state OPERATOR(pg_catalog.<>) 'applied'",
 				   0, NULL);
-	catalog_exec(plan, NULL, NULL, false, 0, SPI_OK_SELECT);
-	return rows_to_migrations();
+	return fetch_migrations(plan, NULL, NULL, 0);
+}
+
+/*
+ * migrate_catalog_script
+ *		m's up script, or its down script (NULL if it has none), in the
+ *		current memory context: read from the catalog if m was loaded
+ *		without scripts.  The caller holds the migration lock, so the row is
+ *		the one the plan was made from.
+ */
+char *
+migrate_catalog_script(const Migration *m, bool down)
+{
+	static SPIPlanPtr plan = NULL;
+	Oid			argtypes[1] = {INT8OID};
+	Datum		values[1];
+	char	   *result = NULL;
+	bool		isnull;
+	Datum		d;
+
+	if (m->scripts)
+		return down ? m->down : m->up;
+
+	migrate_prepare_kept(&plan,
+				   "SELECT up, down FROM migrate.migration"
+				   " WHERE id OPERATOR(pg_catalog.=) $1",
+				   1, argtypes);
+	values[0] = Int64GetDatum(m->id);
+	/* a writer's snapshot, like the queries the plan was made from */
+	catalog_exec(plan, values, NULL, false, 1, SPI_OK_SELECT);
+	if (SPI_processed != 1)
+		elog(ERROR, "migration %lld vanished from the catalog",
+			 (long long) m->id);
+	d = SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc,
+					  down ? 2 : 1, &isnull);
+	if (!isnull)
+		result = TextDatumGetCString(d);
+	SPI_freetuptable(SPI_tuptable);
+	return result;
 }
 
 /*
@@ -567,7 +624,8 @@ index_has_visible_row(Relation rel, Oid indexid, Snapshot snapshot,
 /*
  * migrate_catalog_repeatables_due
  *		The repeatable migrations to apply: never applied, failed, or
- *		changed since they were last applied; by (project, name).
+ *		changed since they were last applied; by (project, name); without
+ *		scripts.
  */
 List *
 migrate_catalog_repeatables_due(void)
@@ -575,15 +633,14 @@ migrate_catalog_repeatables_due(void)
 	static SPIPlanPtr plan = NULL;
 
 	migrate_prepare_kept(&plan,
-				   "SELECT " MIGRATION_COLUMNS " FROM migrate.migration"
+				   "SELECT " MIGRATION_COLUMNS_NO_SCRIPTS " FROM migrate.migration"
 				   " WHERE kind OPERATOR(pg_catalog.=) 'repeatable'"
 				   " AND (state OPERATOR(pg_catalog.<>) 'applied'"
 				   " OR applied_checksum IS NULL"
 				   " OR applied_checksum OPERATOR(pg_catalog.<>) checksum)"
 				   " ORDER BY project COLLATE pg_catalog.\"C\", name COLLATE pg_catalog.\"C\"",
 				   0, NULL);
-	catalog_exec(plan, NULL, NULL, false, 0, SPI_OK_SELECT);
-	return rows_to_migrations();
+	return fetch_migrations(plan, NULL, NULL, 0);
 }
 
 /*
@@ -659,8 +716,7 @@ migrate_catalog_applied_newest_first(const char *project, int limit)
 				   2, argtypes);
 	values[0] = CStringGetTextDatum(project);
 	values[1] = Int32GetDatum(limit);
-	catalog_exec(plan, values, NULL, false, 0, SPI_OK_SELECT);
-	return rows_to_migrations();
+	return fetch_migrations(plan, values, NULL, 0);
 }
 
 /*
@@ -677,8 +733,7 @@ migrate_catalog_applied_with_requires(void)
 				   " WHERE state OPERATOR(pg_catalog.=) 'applied'"
 				   " AND pg_catalog.cardinality(requires) OPERATOR(pg_catalog.>) 0",
 				   0, NULL);
-	catalog_exec(plan, NULL, NULL, false, 0, SPI_OK_SELECT);
-	return rows_to_migrations();
+	return fetch_migrations(plan, NULL, NULL, 0);
 }
 
 /*
@@ -974,11 +1029,14 @@ migrate_prepare_kept(SPIPlanPtr *cache, const char *sql, int nargs,
 {
 	SPIPlanPtr	plan;
 	int			nestlevel;
+	MemoryContext oldcontext = CurrentMemoryContext;
 
 	if (*cache != NULL)
 		return *cache;
 	nestlevel = pin_search_path();
 	plan = SPI_prepare(sql, nargs, (Oid *) argtypes);
+	/* SPI returns in its own procedure context: go back to the caller's */
+	MemoryContextSwitchTo(oldcontext);
 	AtEOXact_GUC(true, nestlevel);
 	if (plan == NULL)
 		elog(ERROR, "SPI_prepare failed for \"%s\": %s",
@@ -1055,47 +1113,169 @@ catalog_exec_to(SPIPlanPtr plan, Datum *values, const char *nulls,
 		elog(ERROR, "catalog query failed: %s", SPI_result_code_string(rc));
 }
 
-static Migration *
-row_to_migration(HeapTuple tuple, TupleDesc tupdesc)
+/*
+ * Reading Migrations.  A run's plan holds every migration it will apply,
+ * so what a loaded row costs is what a long run costs: the rows go from
+ * the executor straight into Migrations through this DestReceiver (no SPI
+ * tuple table holds them all at once), and each Migration is a single
+ * allocation, its strings packed after the struct.
+ */
+typedef struct MigrationReceiver
 {
-	Migration  *m = palloc0(sizeof(Migration));
-	bool		isnull;
-	Datum		d;
-	char	   *kind;
+	DestReceiver pub;
+	MemoryContext target;		/* where the Migrations and the list go */
+	MemoryContext scratch;		/* detoasted values of the current row */
+	List	   *rows;
+} MigrationReceiver;
 
-	m->id = DatumGetInt64(SPI_getbinval(tuple, tupdesc, 1, &isnull));
-	m->project = SPI_getvalue(tuple, tupdesc, 2);
-	kind = SPI_getvalue(tuple, tupdesc, 3);
-	m->repeatable = strcmp(kind, "repeatable") == 0;
-	m->version = SPI_getvalue(tuple, tupdesc, 4);
-	m->name = SPI_getvalue(tuple, tupdesc, 5);
-	m->up = SPI_getvalue(tuple, tupdesc, 6);
-	m->down = SPI_getvalue(tuple, tupdesc, 7);
-	d = SPI_getbinval(tuple, tupdesc, 8, &isnull);
-	m->requires = isnull ? NIL : text_array_to_list(d);
-	m->transactional = DatumGetBool(SPI_getbinval(tuple, tupdesc, 9, &isnull));
-	m->checksum = SPI_getvalue(tuple, tupdesc, 10);
-	m->down_checksum = SPI_getvalue(tuple, tupdesc, 11);
-	m->registered_by = SPI_getvalue(tuple, tupdesc, 12);
-	m->state = SPI_getvalue(tuple, tupdesc, 13);
-	m->applied_checksum = SPI_getvalue(tuple, tupdesc, 14);
-	d = SPI_getbinval(tuple, tupdesc, 15, &isnull);
-	m->last_event = isnull ? 0 : DatumGetInt64(d);
-	return m;
+/* Attribute numbers of MIGRATION_COLUMNS. */
+enum
+{
+	COL_ID = 1, COL_PROJECT, COL_KIND, COL_VERSION, COL_NAME, COL_UP,
+	COL_DOWN, COL_REQUIRES, COL_TRANSACTIONAL, COL_CHECKSUM,
+	COL_DOWN_CHECKSUM, COL_REGISTERED_BY, COL_STATE, COL_APPLIED_CHECKSUM,
+	COL_LAST_EVENT, MIGRATION_NCOLUMNS = COL_LAST_EVENT
+};
+
+/* Its string columns, in the order of the Migration fields they fill. */
+static const int migration_strings[] = {
+	COL_PROJECT, COL_VERSION, COL_NAME, COL_UP, COL_DOWN, COL_CHECKSUM,
+	COL_DOWN_CHECKSUM, COL_REGISTERED_BY, COL_STATE, COL_APPLIED_CHECKSUM
+};
+
+/*
+ * fetch_migrations
+ *		Runs a plan selecting MIGRATION_COLUMNS (at most tcount rows, 0 for
+ *		all) and returns its rows as Migrations, in the caller's context.
+ */
+static List *
+fetch_migrations(SPIPlanPtr plan, Datum *values, const char *nulls,
+				 long tcount)
+{
+	MigrationReceiver receiver = {0};
+
+	receiver.pub.receiveSlot = migration_receiver_receive;
+	receiver.pub.rStartup = migration_receiver_startup;
+	receiver.pub.rShutdown = migration_receiver_nothing;
+	receiver.pub.rDestroy = migration_receiver_nothing;
+	receiver.pub.mydest = DestNone;
+	receiver.target = CurrentMemoryContext;
+	receiver.scratch = AllocSetContextCreate(CurrentMemoryContext,
+											 "migrate catalog row",
+											 ALLOCSET_SMALL_SIZES);
+	/* SPI reports a SELECT whose receiver is not DestSPI as a utility */
+	catalog_exec_to(plan, values, nulls, false, tcount, SPI_OK_UTILITY,
+					&receiver.pub, false);
+	MemoryContextDelete(receiver.scratch);
+	return receiver.rows;
 }
 
-/* All rows of SPI_tuptable as Migrations; frees the tuple table. */
-static List *
-rows_to_migrations(void)
+/* Checks that the query's columns are MIGRATION_COLUMNS. */
+static void
+migration_receiver_startup(DestReceiver *self, int operation,
+						   TupleDesc typeinfo)
 {
-	List	   *result = NIL;
-	uint64		i;
+	static const Oid types[MIGRATION_NCOLUMNS] = {
+		INT8OID, TEXTOID, TEXTOID, TEXTOID, TEXTOID, TEXTOID, TEXTOID,
+		TEXTARRAYOID, BOOLOID, TEXTOID, TEXTOID, NAMEOID, TEXTOID, TEXTOID,
+		INT8OID
+	};
+	int			i;
 
-	for (i = 0; i < SPI_processed; i++)
-		result = lappend(result, row_to_migration(SPI_tuptable->vals[i],
-												  SPI_tuptable->tupdesc));
-	SPI_freetuptable(SPI_tuptable);
-	return result;
+	if (typeinfo->natts != MIGRATION_NCOLUMNS)
+		elog(ERROR, "catalog query returned %d columns, expected %d",
+			 typeinfo->natts, MIGRATION_NCOLUMNS);
+	for (i = 0; i < MIGRATION_NCOLUMNS; i++)
+		if (TupleDescAttr(typeinfo, i)->atttypid != types[i])
+			elog(ERROR, "catalog query column %d has type %u, expected %u",
+				 i + 1, TupleDescAttr(typeinfo, i)->atttypid, types[i]);
+}
+
+static void
+migration_receiver_nothing(DestReceiver *self)
+{
+}
+
+/* One row: a Migration in one allocation, appended to the list. */
+static bool
+migration_receiver_receive(TupleTableSlot *slot, DestReceiver *self)
+{
+	MigrationReceiver *r = (MigrationReceiver *) self;
+	MemoryContext oldcontext = MemoryContextSwitchTo(r->scratch);
+	const char *str[lengthof(migration_strings)];
+	Size		len[lengthof(migration_strings)];
+	char	  **field[lengthof(migration_strings)];
+	Size		size = MAXALIGN(sizeof(Migration));
+	Migration  *m;
+	char	   *p;
+	text	   *kind;
+	int			i;
+
+	slot_getallattrs(slot);
+	for (i = 0; i < lengthof(migration_strings); i++)
+	{
+		int			att = migration_strings[i] - 1;
+		Datum		d = slot->tts_values[att];
+
+		str[i] = NULL;
+		len[i] = 0;
+		if (slot->tts_isnull[att])
+			continue;
+		if (migration_strings[i] == COL_REGISTERED_BY)
+		{
+			str[i] = NameStr(*DatumGetName(d));
+			len[i] = strlen(str[i]);
+		}
+		else
+		{
+			text	   *t = DatumGetTextPP(d);
+
+			str[i] = VARDATA_ANY(t);
+			len[i] = VARSIZE_ANY_EXHDR(t);
+		}
+		size += len[i] + 1;
+	}
+
+	m = MemoryContextAllocZero(r->target, size);
+	field[0] = &m->project;
+	field[1] = &m->version;
+	field[2] = &m->name;
+	field[3] = &m->up;
+	field[4] = &m->down;
+	field[5] = &m->checksum;
+	field[6] = &m->down_checksum;
+	field[7] = &m->registered_by;
+	field[8] = &m->state;
+	field[9] = &m->applied_checksum;
+	p = (char *) m + MAXALIGN(sizeof(Migration));
+	for (i = 0; i < lengthof(migration_strings); i++)
+	{
+		if (str[i] == NULL)
+			continue;			/* the field stays NULL */
+		memcpy(p, str[i], len[i]);
+		p[len[i]] = '\0';
+		*field[i] = p;
+		p += len[i] + 1;
+	}
+
+	/* up is NOT NULL in the catalog: NULL means "loaded without scripts" */
+	m->scripts = !slot->tts_isnull[COL_UP - 1];
+	m->id = DatumGetInt64(slot->tts_values[COL_ID - 1]);
+	kind = DatumGetTextPP(slot->tts_values[COL_KIND - 1]);
+	m->repeatable = VARSIZE_ANY_EXHDR(kind) == strlen("repeatable") &&
+		memcmp(VARDATA_ANY(kind), "repeatable", strlen("repeatable")) == 0;
+	if (!slot->tts_isnull[COL_REQUIRES - 1])
+		m->requires = text_array_to_list(slot->tts_values[COL_REQUIRES - 1],
+										 r->target);
+	m->transactional = DatumGetBool(slot->tts_values[COL_TRANSACTIONAL - 1]);
+	if (!slot->tts_isnull[COL_LAST_EVENT - 1])
+		m->last_event = DatumGetInt64(slot->tts_values[COL_LAST_EVENT - 1]);
+
+	MemoryContextSwitchTo(r->target);
+	r->rows = lappend(r->rows, m);
+	MemoryContextSwitchTo(oldcontext);
+	MemoryContextReset(r->scratch);
+	return true;
 }
 
 static Datum
@@ -1124,8 +1304,12 @@ text_list_to_array(List *strings)
 										   TYPALIGN_INT));
 }
 
+/*
+ * The non-null elements of a text[] as a list of strings in target; the
+ * detoasted array and its deconstruction stay in the current context.
+ */
 static List *
-text_array_to_list(Datum array)
+text_array_to_list(Datum array, MemoryContext target)
 {
 	ArrayType  *arr = DatumGetArrayTypeP(array);
 	Datum	   *elems;
@@ -1133,11 +1317,14 @@ text_array_to_list(Datum array)
 	int			n;
 	int			i;
 	List	   *result = NIL;
+	MemoryContext oldcontext;
 
 	deconstruct_array(arr, TEXTOID, -1, false, TYPALIGN_INT,
 					  &elems, &nulls, &n);
+	oldcontext = MemoryContextSwitchTo(target);
 	for (i = 0; i < n; i++)
 		if (!nulls[i])
 			result = lappend(result, TextDatumGetCString(elems[i]));
+	MemoryContextSwitchTo(oldcontext);
 	return result;
 }

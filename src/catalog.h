@@ -23,6 +23,7 @@ typedef struct Migration
 	bool		repeatable;
 	char	   *version;		/* as written; NULL for a repeatable one */
 	char	   *name;
+	bool		scripts;		/* up, down and down_checksum are loaded */
 	char	   *up;
 	char	   *down;			/* NULL if it has none */
 	List	   *requires;		/* of char *, each "project:version" */
@@ -76,6 +77,7 @@ extern Migration *migrate_catalog_get_repeatable(const char *project,
 												 const char *name);
 extern bool migrate_catalog_anything_due(void);
 extern List *migrate_catalog_unapplied(void);
+extern char *migrate_catalog_script(const Migration *m, bool down);
 extern List *migrate_catalog_repeatables_due(void);
 extern char *migrate_catalog_highest_applied(const char *project);
 extern bool migrate_catalog_has_applied(const char *project);

@@ -25,6 +25,7 @@
 #include "lib/binaryheap.h"
 #include "miscadmin.h"
 #include "lib/stringinfo.h"
+#include "utils/memutils.h"
 
 #include "catalog.h"
 #include "plan.h"
@@ -167,6 +168,8 @@ migrate_plan_analyze(const char *project, const char *target)
 {
 	PlanAnalysis *pa = palloc0(sizeof(PlanAnalysis));
 	List	   *unapplied = migrate_catalog_unapplied();
+	MemoryContext caller = CurrentMemoryContext;
+	MemoryContext graph;
 	PlanNode   *nodes;
 	int			n = 0;
 	int			i;
@@ -174,6 +177,15 @@ migrate_plan_analyze(const char *project, const char *target)
 	List	   *work = NIL;
 	binaryheap *heap;
 
+	/*
+	 * The graph (nodes, edges, work lists) is scaffolding: it lives in a
+	 * context of its own, deleted before returning, so that a run of
+	 * thousands of migrations keeps only the Migrations and the order.
+	 * What goes into pa is made in the caller's context.
+	 */
+	graph = AllocSetContextCreate(caller, "migrate plan graph",
+								  ALLOCSET_DEFAULT_SIZES);
+	MemoryContextSwitchTo(graph);
 	nodes = palloc0(sizeof(PlanNode) * Max(list_length(unapplied), 1));
 	foreach(lc, unapplied)
 	{
@@ -198,12 +210,12 @@ migrate_plan_analyze(const char *project, const char *target)
 		select_node(nodes, n, i, &work);
 	}
 
-	/* Close over requirements, and note the missing ones. */
+	/* Close over requirements, and note the missing ones (any order). */
 	while (work != NIL)
 	{
-		Migration  *m = nodes[linitial_int(work)].m;
+		Migration  *m = nodes[llast_int(work)].m;
 
-		work = list_delete_first(work);
+		work = list_delete_last(work);
 		foreach(lc, m->requires)
 		{
 			char	   *rproject;
@@ -217,9 +229,13 @@ migrate_plan_analyze(const char *project, const char *target)
 					select_node(nodes, n, r, &work);
 			}
 			else if (migrate_catalog_get(rproject, rversion) == NULL)
+			{
+				MemoryContextSwitchTo(caller);
 				pa->missing = lappend(pa->missing,
 									  make_problem(m, psprintf("requires %s %s, which is not registered",
 															   rproject, rversion)));
+				MemoryContextSwitchTo(graph);
+			}
 		}
 	}
 
@@ -234,6 +250,7 @@ migrate_plan_analyze(const char *project, const char *target)
 		highest = migrate_catalog_highest_applied(nodes[i].m->project);
 		if (highest == NULL)
 			continue;
+		MemoryContextSwitchTo(caller);
 		for (j = i; j < n && strcmp(nodes[j].m->project,
 									nodes[i].m->project) == 0; j++)
 			if (nodes[j].selected &&
@@ -242,6 +259,7 @@ migrate_plan_analyze(const char *project, const char *target)
 								   make_problem(nodes[j].m,
 												psprintf("pending below applied version %s",
 														 highest)));
+		MemoryContextSwitchTo(graph);
 	}
 
 	/* The edges: predecessor in its project, then requirements. */
@@ -283,7 +301,9 @@ migrate_plan_analyze(const char *project, const char *target)
 		int			k = DatumGetInt32(binaryheap_remove_first(heap));
 
 		CHECK_FOR_INTERRUPTS();
+		MemoryContextSwitchTo(caller);
 		pa->order = lappend(pa->order, nodes[k].m);
+		MemoryContextSwitchTo(graph);
 		foreach(lc, nodes[k].succs)
 		{
 			int			s = lfirst_int(lc);
@@ -329,6 +349,7 @@ migrate_plan_analyze(const char *project, const char *target)
 			}
 		}
 	}
+	MemoryContextSwitchTo(caller);
 	for (i = 0; i < n; i++)
 		if (nodes[i].selected && nodes[i].npreds > 0)
 			pa->cycle = lappend(pa->cycle,
@@ -348,6 +369,7 @@ migrate_plan_analyze(const char *project, const char *target)
 				pa->order = lappend(pa->order, m);
 		}
 	}
+	MemoryContextDelete(graph);
 	return pa;
 }
 

@@ -452,7 +452,7 @@ run_one(RunState *rs)
 	rs->started_at = GetCurrentTimestamp();
 	INSTR_TIME_SET_CURRENT(rs->start);
 	before = migrate_catalog_sequences();
-	migrate_runner_execute(rs->revert ? m->down : m->up, &label,
+	migrate_runner_execute(migrate_catalog_script(m, rs->revert), &label,
 						   get_role_oid(m->registered_by, false));
 	after = migrate_catalog_sequences();
 	if (memcmp(&before, &after, sizeof(before)) != 0)

@@ -616,13 +616,26 @@ begin_change(const char *function, bool wait)
 	migrate_lock_acquire(wait);
 }
 
-/* begin_change without the lock. */
+/*
+ * begin_change without the lock.
+ *
+ * What the call allocates from here on (the plan, the results) goes into a
+ * child of SPI's procedure context, deleted with it by SPI_finish, whose
+ * blocks stay at most 1 MB: a run of thousands of migrations grows it
+ * steadily, and AllocSet's default doubling would end in blocks of 8 MB,
+ * mostly unused.
+ */
 static void
 prepare_change(const char *function)
 {
 	check_can_change(function);
 	if (SPI_connect() != SPI_OK_CONNECT)
 		elog(ERROR, "SPI_connect failed");
+	MemoryContextSwitchTo(AllocSetContextCreate(CurrentMemoryContext,
+												"migrate call",
+												ALLOCSET_DEFAULT_MINSIZE,
+												ALLOCSET_DEFAULT_INITSIZE,
+												1024 * 1024));
 }
 
 /*
@@ -771,13 +784,20 @@ static void
 return_results(FunctionCallInfo fcinfo, List *results, int64 run_id)
 {
 	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
+	MemoryContext rowcontext = AllocSetContextCreate(CurrentMemoryContext,
+													 "migrate result row",
+													 ALLOCSET_SMALL_SIZES);
+	MemoryContext oldcontext = MemoryContextSwitchTo(rowcontext);
 	ListCell   *lc;
 
+	/* the tuplestore copies each row: its datums need not outlive it */
 	foreach(lc, results)
 	{
 		RunResult  *r = (RunResult *) lfirst(lc);
 		Datum		values[8];
 		bool		nulls[8] = {false};
+
+		MemoryContextReset(rowcontext);
 
 		values[0] = Int64GetDatum(run_id);
 		values[1] = CStringGetTextDatum(r->migration->project);
@@ -797,6 +817,8 @@ return_results(FunctionCallInfo fcinfo, List *results, int64 run_id)
 		tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc,
 							 values, nulls);
 	}
+	MemoryContextSwitchTo(oldcontext);
+	MemoryContextDelete(rowcontext);
 }
 
 /* A required text argument; NULL is 22004. */
