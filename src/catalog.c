@@ -294,7 +294,7 @@ migrate_catalog_get(const char *project, const char *version)
 	migrate_prepare_kept(&plan,
 				   "SELECT " MIGRATION_COLUMNS " FROM migrate.migration"
 				   " WHERE kind OPERATOR(pg_catalog.=) 'versioned'"
-				   " AND project OPERATOR(pg_catalog.=) $1"
+				   " AND project COLLATE pg_catalog.\"C\" OPERATOR(pg_catalog.=) $1"
 				   " AND version OPERATOR(migrate.=) $2::migrate.version",
 				   2, argtypes);
 	return fetch_one(plan, project, version);
@@ -658,7 +658,7 @@ migrate_catalog_highest_applied(const char *project)
 	migrate_prepare_kept(&plan,
 				   "SELECT version::pg_catalog.text FROM migrate.migration"
 				   " WHERE kind OPERATOR(pg_catalog.=) 'versioned'"
-				   " AND project OPERATOR(pg_catalog.=) $1"
+				   " AND project COLLATE pg_catalog.\"C\" OPERATOR(pg_catalog.=) $1"
 				   " AND state OPERATOR(pg_catalog.=) 'applied'"
 				   " ORDER BY version DESC LIMIT 1",
 				   1, argtypes);
@@ -685,7 +685,7 @@ migrate_catalog_has_applied(const char *project)
 
 	migrate_prepare_kept(&plan,
 				   "SELECT FROM migrate.migration"
-				   " WHERE project OPERATOR(pg_catalog.=) $1"
+				   " WHERE project COLLATE pg_catalog.\"C\" OPERATOR(pg_catalog.=) $1"
 				   " AND state OPERATOR(pg_catalog.=) 'applied' LIMIT 1",
 				   1, argtypes);
 	values[0] = CStringGetTextDatum(project);
@@ -710,7 +710,7 @@ migrate_catalog_applied_newest_first(const char *project, int limit)
 	migrate_prepare_kept(&plan,
 				   "SELECT " MIGRATION_COLUMNS " FROM migrate.migration"
 				   " WHERE kind OPERATOR(pg_catalog.=) 'versioned'"
-				   " AND project OPERATOR(pg_catalog.=) $1"
+				   " AND project COLLATE pg_catalog.\"C\" OPERATOR(pg_catalog.=) $1"
 				   " AND state OPERATOR(pg_catalog.=) 'applied'"
 				   " ORDER BY last_event DESC LIMIT $2",
 				   2, argtypes);
@@ -834,7 +834,7 @@ migrate_catalog_validate(const char *project, Tuplestorestate *tupstore,
 				   "   pg_catalog.count(*), pg_catalog.max(e.name)), 2"
 				   " FROM migrate.event AS e"
 				   " WHERE NOT EXISTS (SELECT FROM migrate.migration AS m"
-				   "  WHERE m.project OPERATOR(pg_catalog.=) e.project"
+				   "  WHERE m.project COLLATE pg_catalog.\"C\" OPERATOR(pg_catalog.=) e.project"
 				   "  AND CASE WHEN e.version IS NULL"
 				   "   THEN m.kind OPERATOR(pg_catalog.=) 'repeatable'"
 				   "    AND m.name OPERATOR(pg_catalog.=) e.name"
@@ -896,7 +896,8 @@ migrate_catalog_status(const char *project, Tuplestorestate *tupstore,
 				   " FROM migrate.migration"
 				   " WHERE $1 IS NULL OR project OPERATOR(pg_catalog.=) $1"
 				   " ORDER BY project COLLATE pg_catalog.\"C\", kind DESC, version,"
-				   " name COLLATE pg_catalog.\"C\"",
+				   " (CASE WHEN kind OPERATOR(pg_catalog.=) 'repeatable'"
+				   " THEN name END) COLLATE pg_catalog.\"C\"",
 				   1, argtypes);
 	rows_into_tuplestore(plan, project, tupstore, tupdesc, true);
 }
@@ -946,7 +947,7 @@ migrate_catalog_current_version(const char *project, bool *isnull)
 	migrate_prepare_kept(&plan,
 				   "SELECT version FROM migrate.migration"
 				   " WHERE kind OPERATOR(pg_catalog.=) 'versioned'"
-				   " AND project OPERATOR(pg_catalog.=) $1"
+				   " AND project COLLATE pg_catalog.\"C\" OPERATOR(pg_catalog.=) $1"
 				   " AND state OPERATOR(pg_catalog.=) 'applied'"
 				   " ORDER BY version DESC LIMIT 1",
 				   1, argtypes);
