@@ -186,6 +186,10 @@ CREATE SEQUENCE migrate.run_id_seq;
 COMMENT ON SEQUENCE migrate.run_id_seq IS
 	'run ids: one per call of run, rollback*, baseline';
 
+-- The columns status() reads come first and the scripts last: a row is
+-- taken apart column by column from the start, so status() over many rows
+-- never walks over the scripts.  Role names are text, not name (which
+-- always takes 64 bytes); the views show them as name.
 CREATE TABLE migrate.migration (
 	id bigint NOT NULL
 		DEFAULT pg_catalog.nextval('migrate.migration_id_seq'::pg_catalog.regclass)
@@ -194,21 +198,21 @@ CREATE TABLE migrate.migration (
 	kind text NOT NULL,
 	version migrate.version,
 	name text NOT NULL,
-	up text NOT NULL,
-	down text,
-	requires text[] NOT NULL,
-	transactional boolean NOT NULL,
-	checksum text NOT NULL,
-	down_checksum text,
-	registered_at timestamptz NOT NULL,
-	registered_by name NOT NULL,
 	state text NOT NULL,
+	transactional boolean NOT NULL,
+	requires text[] NOT NULL,
+	checksum text NOT NULL,
 	applied_checksum text,
 	last_event bigint,
 	last_started_at timestamptz,
-	last_role name,
 	last_duration_ms double precision,
-	last_error text
+	last_role text,
+	last_error text,
+	down text,
+	down_checksum text,
+	registered_at timestamptz NOT NULL,
+	registered_by text NOT NULL,
+	up text NOT NULL
 );
 ALTER SEQUENCE migrate.migration_id_seq OWNED BY migrate.migration.id;
 -- A versioned migration is unique by (project, version), a repeatable one
@@ -259,8 +263,8 @@ CREATE TABLE migrate.event (
 	status text NOT NULL,
 	started_at timestamptz NOT NULL,
 	duration_ms double precision NOT NULL,
-	role name NOT NULL,
-	ran_as name,
+	role text NOT NULL,
+	ran_as text,
 	pid integer NOT NULL,
 	txid xid8 NOT NULL,
 	checksum text,
@@ -348,14 +352,17 @@ SELECT pg_catalog.pg_extension_config_dump('migrate.run_id_seq', '');
 CREATE VIEW migrate.migrations AS
 	SELECT m.project, m.version, m.name, m.kind, m.state, m.up, m.down,
 		   m.requires, m.transactional, m.checksum, m.registered_at,
-		   m.registered_by
+		   m.registered_by::pg_catalog.name COLLATE pg_catalog."C" AS registered_by
 	FROM migrate.migration AS m;
 COMMENT ON VIEW migrate.migrations IS
 	'every registered migration, scripts included';
 
 CREATE VIEW migrate.history AS
 	SELECT e.id, e.run_id, e.project, e.version, e.name, e.action, e.status,
-		   e.started_at, e.duration_ms, e.role, e.ran_as, e.pid, e.txid,
+		   e.started_at, e.duration_ms,
+		   e.role::pg_catalog.name COLLATE pg_catalog."C" AS role,
+		   e.ran_as::pg_catalog.name COLLATE pg_catalog."C" AS ran_as,
+		   e.pid, e.txid,
 		   e.checksum, e.sqlstate, e.message, e.detail, e.context
 	FROM migrate.event AS e;
 COMMENT ON VIEW migrate.history IS

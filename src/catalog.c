@@ -345,7 +345,7 @@ migrate_catalog_insert(const Migration *m)
 {
 	static SPIPlanPtr plan = NULL;
 	Oid			argtypes[11] = {TEXTOID, TEXTOID, TEXTOID, TEXTOID, TEXTOID,
-	TEXTOID, TEXTARRAYOID, BOOLOID, TEXTOID, TEXTOID, NAMEOID};
+	TEXTOID, TEXTARRAYOID, BOOLOID, TEXTOID, TEXTOID, TEXTOID};
 	Datum		values[11];
 	char		nulls[11];
 
@@ -367,8 +367,7 @@ migrate_catalog_insert(const Migration *m)
 	values[7] = BoolGetDatum(m->transactional);
 	values[8] = CStringGetTextDatum(m->checksum);
 	values[9] = text_or_null(m->down_checksum, &nulls[9]);
-	values[10] = DirectFunctionCall1(namein,
-									 CStringGetDatum(m->registered_by));
+	values[10] = CStringGetTextDatum(m->registered_by);
 	catalog_exec(plan, values, nulls, false, 0, SPI_OK_INSERT);
 }
 
@@ -382,7 +381,7 @@ migrate_catalog_update(const Migration *m)
 {
 	static SPIPlanPtr plan = NULL;
 	Oid			argtypes[9] = {INT8OID, TEXTOID, TEXTOID, TEXTOID,
-	TEXTARRAYOID, BOOLOID, TEXTOID, TEXTOID, NAMEOID};
+	TEXTARRAYOID, BOOLOID, TEXTOID, TEXTOID, TEXTOID};
 	Datum		values[9];
 	char		nulls[9];
 
@@ -402,8 +401,7 @@ migrate_catalog_update(const Migration *m)
 	values[5] = BoolGetDatum(m->transactional);
 	values[6] = CStringGetTextDatum(m->checksum);
 	values[7] = text_or_null(m->down_checksum, &nulls[7]);
-	values[8] = DirectFunctionCall1(namein,
-									CStringGetDatum(m->registered_by));
+	values[8] = CStringGetTextDatum(m->registered_by);
 	catalog_exec(plan, values, nulls, false, 0, SPI_OK_UPDATE);
 }
 
@@ -747,7 +745,7 @@ migrate_catalog_record(const MigrationEvent *ev, const char *new_state,
 {
 	static SPIPlanPtr plan = NULL;
 	Oid			argtypes[20] = {INT8OID, TEXTOID, TEXTOID, TEXTOID, TEXTOID,
-		TEXTOID, TIMESTAMPTZOID, FLOAT8OID, NAMEOID, NAMEOID, INT4OID,
+		TEXTOID, TIMESTAMPTZOID, FLOAT8OID, TEXTOID, TEXTOID, INT4OID,
 		XID8OID, TEXTOID, TEXTOID, TEXTOID, TEXTOID, TEXTOID, INT8OID,
 	TEXTOID, TEXTOID};
 	Datum		values[20];
@@ -781,9 +779,9 @@ migrate_catalog_record(const MigrationEvent *ev, const char *new_state,
 	values[5] = CStringGetTextDatum(ev->ok ? "ok" : "failed");
 	values[6] = TimestampTzGetDatum(ev->started_at);
 	values[7] = Float8GetDatum(ev->duration_ms);
-	values[8] = DirectFunctionCall1(namein, CStringGetDatum(ev->role));
+	values[8] = CStringGetTextDatum(ev->role);
 	if (ev->ran_as)
-		values[9] = DirectFunctionCall1(namein, CStringGetDatum(ev->ran_as));
+		values[9] = CStringGetTextDatum(ev->ran_as);
 	else
 		nulls[9] = 'n';
 	values[10] = Int32GetDatum(MyProcPid);
@@ -887,7 +885,7 @@ migrate_catalog_status(const char *project, Tuplestorestate *tupstore,
 				   " CASE WHEN state OPERATOR(pg_catalog.=) 'applied'"
 				   " THEN last_started_at END,"
 				   " CASE WHEN state OPERATOR(pg_catalog.=) 'applied'"
-				   " THEN last_role END,"
+				   " THEN last_role::pg_catalog.name COLLATE pg_catalog.\"C\" END,"
 				   " CASE WHEN state OPERATOR(pg_catalog.=) 'applied'"
 				   " THEN last_duration_ms END,"
 				   " down IS NOT NULL, transactional, requires,"
@@ -1178,7 +1176,7 @@ migration_receiver_startup(DestReceiver *self, int operation,
 {
 	static const Oid types[MIGRATION_NCOLUMNS] = {
 		INT8OID, TEXTOID, TEXTOID, TEXTOID, TEXTOID, TEXTOID, TEXTOID,
-		TEXTARRAYOID, BOOLOID, TEXTOID, TEXTOID, NAMEOID, TEXTOID, TEXTOID,
+		TEXTARRAYOID, BOOLOID, TEXTOID, TEXTOID, TEXTOID, TEXTOID, TEXTOID,
 		INT8OID
 	};
 	int			i;
@@ -1216,24 +1214,15 @@ migration_receiver_receive(TupleTableSlot *slot, DestReceiver *self)
 	for (i = 0; i < lengthof(migration_strings); i++)
 	{
 		int			att = migration_strings[i] - 1;
-		Datum		d = slot->tts_values[att];
+		text	   *t;
 
 		str[i] = NULL;
 		len[i] = 0;
 		if (slot->tts_isnull[att])
 			continue;
-		if (migration_strings[i] == COL_REGISTERED_BY)
-		{
-			str[i] = NameStr(*DatumGetName(d));
-			len[i] = strlen(str[i]);
-		}
-		else
-		{
-			text	   *t = DatumGetTextPP(d);
-
-			str[i] = VARDATA_ANY(t);
-			len[i] = VARSIZE_ANY_EXHDR(t);
-		}
+		t = DatumGetTextPP(slot->tts_values[att]);
+		str[i] = VARDATA_ANY(t);
+		len[i] = VARSIZE_ANY_EXHDR(t);
 		size += len[i] + 1;
 	}
 
