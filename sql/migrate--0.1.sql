@@ -227,13 +227,18 @@ CREATE UNIQUE INDEX migration_status_key
 						  (CASE WHEN kind OPERATOR(pg_catalog.=) 'repeatable'
 						   THEN name END) COLLATE pg_catalog."C")
 	NULLS NOT DISTINCT;
--- The repeatable migrations alone (run()'s check for changed ones reads it).
 CREATE UNIQUE INDEX migration_project_name_key
 	ON migrate.migration (project, name)
 	WHERE kind OPERATOR(pg_catalog.=) 'repeatable';
-CREATE INDEX migration_unapplied_idx
+-- What run() has to do: every migration not applied, and every repeatable
+-- one changed since it was applied.  Usually empty, which run() checks
+-- without reading the table (catalog.c, migrate_catalog_anything_due).
+CREATE INDEX migration_due_idx
 	ON migrate.migration (project)
-	WHERE state OPERATOR(pg_catalog.<>) 'applied';
+	WHERE state OPERATOR(pg_catalog.<>) 'applied'
+		OR (kind OPERATOR(pg_catalog.=) 'repeatable'
+			AND (applied_checksum IS NULL
+				 OR applied_checksum OPERATOR(pg_catalog.<>) checksum));
 COMMENT ON TABLE migrate.migration IS
 	'registered migrations and their current state (read migrate.migrations)';
 COMMENT ON COLUMN migrate.migration.requires IS

@@ -43,6 +43,8 @@
 #include "executor/tuptable.h"
 #include "miscadmin.h"
 #include "nodes/params.h"
+#include "nodes/tidbitmap.h"
+#include "storage/lmgr.h"
 #include "utils/array.h"
 #include "utils/builtins.h"
 #include "utils/fmgrprotos.h"
@@ -92,9 +94,9 @@ static void catalog_subxact_callback(SubXactEvent event,
 									 void *arg);
 static Oid	catalog_relid(const char *relname);
 static Oid	catalog_owner(void);
-static bool index_has_visible_row(Relation rel, Oid indexid,
-								  Snapshot snapshot, TupleTableSlot *slot,
-								  bool outdated_only);
+static bool index_has_entries(Relation index, Snapshot snapshot);
+static bool index_has_visible_row(Relation rel, Relation index,
+								  Snapshot snapshot);
 static int	pin_search_path(void);
 static void catalog_exec(SPIPlanPtr plan, Datum *values, const char *nulls,
 						 bool read_only, long tcount, int expected);
@@ -468,8 +470,8 @@ migrate_catalog_is_required(const Migration *m, char **required_by)
  * migrate_catalog_unapplied
  *		Every registration that is not applied (pending or failed), in no
  *		particular order, without scripts.  Uses the partial index
- *		migration_unapplied_idx, so it stays cheap however many migrations
- *		are applied.
+ *		migration_due_idx, so it stays cheap however many migrations are
+ *		applied.
  */
 List *
 migrate_catalog_unapplied(void)
@@ -530,12 +532,14 @@ migrate_catalog_script(const Migration *m, bool down)
  *
  * This is the question every application instance asks at start, usually
  * in a new session, and usually the answer is no.  Answering it with SQL
- * means parsing and planning the unapplied and due-repeatable queries with
- * the session's caches cold, most of the cost of such a call; here it is
- * two index scans in C instead, with no planning and no SPI.  The partial
- * index migration_unapplied_idx holds exactly the unapplied rows, and
- * migration_project_name_key exactly the repeatable ones, so neither scan
- * reads applied versioned migrations, however many there are.
+ * means parsing and planning queries with the session's caches cold, most
+ * of the cost of such a call.  The partial index migration_due_idx holds
+ * exactly the rows that make the answer yes, so here it is an index probe
+ * in C: if the index has no entries at all (the usual case, once vacuum
+ * has removed those of the last run), nothing is due whatever the
+ * snapshot, and the table itself is not even opened (building its
+ * relation cache entry was a third of a new session's call).  Otherwise
+ * one index scan looks for an entry whose row is visible.
  *
  * It sees what an SPI query of a writer would see: a fresh snapshot under
  * READ COMMITTED (after the lock the caller holds), the transaction's
@@ -544,78 +548,68 @@ migrate_catalog_script(const Migration *m, bool down)
 bool
 migrate_catalog_anything_due(void)
 {
-	Relation	rel;
-	TupleTableSlot *slot;
+	Oid			relid = catalog_relid("migration");
+	Relation	index;
 	Snapshot	snapshot;
 	bool		due;
 
-	rel = table_open(catalog_relid("migration"), AccessShareLock);
+	/* the table before its index, as everywhere in PostgreSQL */
+	LockRelationOid(relid, AccessShareLock);
+	index = index_open(catalog_relid("migration_due_idx"), AccessShareLock);
 	CommandCounterIncrement();
 	PushCopiedSnapshot(GetTransactionSnapshot());
 	UpdateActiveSnapshotCommandId();
 	snapshot = GetActiveSnapshot();
-	slot = table_slot_create(rel, NULL);
 
-	due = index_has_visible_row(rel, catalog_relid("migration_unapplied_idx"),
-								snapshot, slot, false);
-	if (!due)
-		due = index_has_visible_row(rel,
-									catalog_relid("migration_project_name_key"),
-									snapshot, slot, true);
+	due = index_has_entries(index, snapshot);
+	if (due)
+	{
+		Relation	rel = table_open(relid, NoLock);
 
-	ExecDropSingleTupleTableSlot(slot);
+		due = index_has_visible_row(rel, index, snapshot);
+		table_close(rel, NoLock);
+	}
+
 	PopActiveSnapshot();
-	table_close(rel, NoLock);
+	index_close(index, NoLock);
 	return due;
 }
 
 /*
- * index_has_visible_row
- *		Whether the (partial) index indexid of rel leads to a row visible
- *		to snapshot; with outdated_only, a row whose applied_checksum is
- *		NULL or differs from its checksum.
+ * index_has_entries
+ *		Whether index has any entry, dead or alive, without reading the
+ *		table: a bitmap scan collects tuple ids only.
  */
 static bool
-index_has_visible_row(Relation rel, Oid indexid, Snapshot snapshot,
-					  TupleTableSlot *slot, bool outdated_only)
+index_has_entries(Relation index, Snapshot snapshot)
 {
-	Relation	index = index_open(indexid, AccessShareLock);
-	IndexScanDesc scan;
-	AttrNumber	checksum_att = 0;
-	AttrNumber	applied_att = 0;
-	bool		found = false;
+	TIDBitmap  *tbm = tbm_create(work_mem * 1024L, NULL);
+	IndexScanDesc scan = index_beginscan_bitmap(index, snapshot, 0);
+	int64		ntids;
 
-	if (outdated_only)
-	{
-		checksum_att = get_attnum(RelationGetRelid(rel), "checksum");
-		applied_att = get_attnum(RelationGetRelid(rel), "applied_checksum");
-		if (checksum_att == InvalidAttrNumber ||
-			applied_att == InvalidAttrNumber)
-			elog(ERROR, "migrate.migration lacks its checksum columns");
-	}
-	scan = index_beginscan(rel, index, snapshot, 0, 0);
 	index_rescan(scan, NULL, 0, NULL, 0);
-	while (!found && index_getnext_slot(scan, ForwardScanDirection, slot))
-	{
-		bool		checksum_null;
-		bool		applied_null;
-		Datum		checksum;
-		Datum		applied;
-
-		CHECK_FOR_INTERRUPTS();
-		if (!outdated_only)
-		{
-			found = true;
-			break;
-		}
-		checksum = slot_getattr(slot, checksum_att, &checksum_null);
-		applied = slot_getattr(slot, applied_att, &applied_null);
-		found = applied_null || checksum_null ||
-			!DatumGetBool(DirectFunctionCall2Coll(texteq, C_COLLATION_OID,
-												  checksum, applied));
-	}
+	ntids = index_getbitmap(scan, tbm);
 	index_endscan(scan);
-	index_close(index, NoLock);
+	tbm_free(tbm);
+	return ntids > 0;
+}
+
+/*
+ * index_has_visible_row
+ *		Whether an entry of index leads to a row of rel visible to
+ *		snapshot.
+ */
+static bool
+index_has_visible_row(Relation rel, Relation index, Snapshot snapshot)
+{
+	TupleTableSlot *slot = table_slot_create(rel, NULL);
+	IndexScanDesc scan = index_beginscan(rel, index, snapshot, 0, 0);
+	bool		found;
+
+	index_rescan(scan, NULL, 0, NULL, 0);
+	found = index_getnext_slot(scan, ForwardScanDirection, slot);
+	index_endscan(scan);
+	ExecDropSingleTupleTableSlot(slot);
 	return found;
 }
 
