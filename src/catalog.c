@@ -48,7 +48,9 @@
 #include "utils/array.h"
 #include "utils/builtins.h"
 #include "utils/fmgrprotos.h"
+#include "utils/fmgroids.h"
 #include "utils/guc.h"
+#include "utils/inval.h"
 #include "utils/lsyscache.h"
 #include "utils/memutils.h"
 #include "utils/rel.h"
@@ -94,6 +96,9 @@ static void catalog_subxact_callback(SubXactEvent event,
 									 void *arg);
 static Oid	catalog_relid(const char *relname);
 static Oid	catalog_owner(void);
+static void oid_cache_reset(Datum arg, int cacheid, uint32 hashvalue);
+static Snapshot push_writer_snapshot(void);
+static AttrNumber attnum_of(Relation rel, const char *name);
 static bool index_has_entries(Relation index, Snapshot snapshot);
 static bool index_has_visible_row(Relation rel, Relation index,
 								  Snapshot snapshot);
@@ -129,6 +134,8 @@ migrate_catalog_init(void)
 {
 	RegisterXactCallback(catalog_xact_callback, NULL);
 	RegisterSubXactCallback(catalog_subxact_callback, NULL);
+	CacheRegisterSyscacheCallback(RELOID, oid_cache_reset, (Datum) 0);
+	CacheRegisterSyscacheCallback(NAMESPACEOID, oid_cache_reset, (Datum) 0);
 }
 
 static void
@@ -495,9 +502,11 @@ migrate_catalog_unapplied(void)
 char *
 migrate_catalog_script(const Migration *m, bool down)
 {
-	static SPIPlanPtr plan = NULL;
-	Oid			argtypes[1] = {INT8OID};
-	Datum		values[1];
+	Relation	rel;
+	ScanKeyData key;
+	SysScanDesc scan;
+	HeapTuple	tuple;
+	AttrNumber	attnum;
 	char	   *result = NULL;
 	bool		isnull;
 	Datum		d;
@@ -505,21 +514,27 @@ migrate_catalog_script(const Migration *m, bool down)
 	if (m->scripts)
 		return down ? m->down : m->up;
 
-	migrate_prepare_kept(&plan,
-				   "SELECT up, down FROM migrate.migration"
-				   " WHERE id OPERATOR(pg_catalog.=) $1",
-				   1, argtypes);
-	values[0] = Int64GetDatum(m->id);
-	/* a writer's snapshot, like the queries the plan was made from */
-	catalog_exec(plan, values, NULL, false, 1, SPI_OK_SELECT);
-	if (SPI_processed != 1)
+	/*
+	 * One row by primary key, for each migration of a run: read in C, with
+	 * the snapshot the plan's query had, rather than through SPI.
+	 */
+	rel = table_open(catalog_relid("migration"), AccessShareLock);
+	attnum = attnum_of(rel, down ? "down" : "up");
+	ScanKeyInit(&key, 1, BTEqualStrategyNumber, F_INT8EQ,
+				Int64GetDatum(m->id));
+	push_writer_snapshot();
+	scan = systable_beginscan(rel, catalog_relid("migration_pkey"), true,
+							  GetActiveSnapshot(), 1, &key);
+	tuple = systable_getnext(scan);
+	if (!HeapTupleIsValid(tuple))
 		elog(ERROR, "migration %lld vanished from the catalog",
 			 (long long) m->id);
-	d = SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc,
-					  down ? 2 : 1, &isnull);
+	d = heap_getattr(tuple, attnum, RelationGetDescr(rel), &isnull);
 	if (!isnull)
 		result = TextDatumGetCString(d);
-	SPI_freetuptable(SPI_tuptable);
+	systable_endscan(scan);
+	PopActiveSnapshot();
+	table_close(rel, NoLock);
 	return result;
 }
 
@@ -556,10 +571,7 @@ migrate_catalog_anything_due(void)
 	/* the table before its index, as everywhere in PostgreSQL */
 	LockRelationOid(relid, AccessShareLock);
 	index = index_open(catalog_relid("migration_due_idx"), AccessShareLock);
-	CommandCounterIncrement();
-	PushCopiedSnapshot(GetTransactionSnapshot());
-	UpdateActiveSnapshotCommandId();
-	snapshot = GetActiveSnapshot();
+	snapshot = push_writer_snapshot();
 
 	due = index_has_entries(index, snapshot);
 	if (due)
@@ -738,31 +750,34 @@ migrate_catalog_record(const MigrationEvent *ev, const char *new_state,
 					   const char *applied_checksum)
 {
 	static SPIPlanPtr plan = NULL;
-	Oid			argtypes[20] = {INT8OID, TEXTOID, TEXTOID, TEXTOID, TEXTOID,
+	Oid			argtypes[21] = {INT8OID, TEXTOID, TEXTOID, TEXTOID, TEXTOID,
 		TEXTOID, TIMESTAMPTZOID, FLOAT8OID, TEXTOID, TEXTOID, INT4OID,
 		XID8OID, TEXTOID, TEXTOID, TEXTOID, TEXTOID, TEXTOID, INT8OID,
-	TEXTOID, TEXTOID};
-	Datum		values[20];
-	char		nulls[20];
+	TEXTOID, TEXTOID, INT8OID};
+	Datum		values[21];
+	char		nulls[21];
 	const Migration *m = ev->migration;
 	ErrorData  *err = ev->error;
 
+	/*
+	 * The event id is taken first, so that the statement needs no join
+	 * between the inserted event and the updated row.
+	 */
 	migrate_prepare_kept(&plan,
-				   "WITH e AS (INSERT INTO migrate.event (run_id, project,"
+				   "WITH e AS (INSERT INTO migrate.event (id, run_id, project,"
 				   " version, name, action, status, started_at, duration_ms,"
 				   " role, ran_as, pid, txid, checksum, sqlstate, message,"
 				   " detail, context)"
-				   " VALUES ($1, $2, $3::migrate.version, $4, $5, $6, $7, $8,"
-				   " $9, $10, $11, $12, $13, $14, $15, $16, $17)"
-				   " RETURNING id)"
-				   " UPDATE migrate.migration AS m SET state = $19,"
-				   " applied_checksum = $20, last_event = e.id,"
+				   " VALUES ($21, $1, $2, $3::migrate.version, $4, $5, $6, $7,"
+				   " $8, $9, $10, $11, $12, $13, $14, $15, $16, $17))"
+				   " UPDATE migrate.migration SET state = $19,"
+				   " applied_checksum = $20, last_event = $21,"
 				   " last_started_at = $7, last_role = $9,"
 				   " last_duration_ms = $8,"
 				   " last_error = $14 OPERATOR(pg_catalog.||) ': '"
 				   " OPERATOR(pg_catalog.||) $15"
-				   " FROM e WHERE m.id OPERATOR(pg_catalog.=) $18",
-				   20, argtypes);
+				   " WHERE id OPERATOR(pg_catalog.=) $18",
+				   21, argtypes);
 
 	memset(nulls, ' ', sizeof(nulls));
 	values[0] = Int64GetDatum(ev->run_id);
@@ -789,6 +804,8 @@ migrate_catalog_record(const MigrationEvent *ev, const char *new_state,
 	values[17] = Int64GetDatum(m->id);
 	values[18] = CStringGetTextDatum(new_state);
 	values[19] = text_or_null(applied_checksum, &nulls[19]);
+	values[20] = Int64GetDatum(nextval_internal(catalog_relid("event_id_seq"),
+												false));
 	catalog_exec(plan, values, nulls, false, 0, SPI_OK_UPDATE);
 	if (SPI_processed != 1)
 		elog(ERROR, "migration %lld vanished from the catalog",
@@ -958,19 +975,53 @@ migrate_catalog_current_version(const char *project, bool *isnull)
 	return result;
 }
 
+/*
+ * The OIDs of our relations and of the catalog's owner are looked up by
+ * name once, and kept until any row of pg_class or pg_namespace changes
+ * (dropping and creating the extension again gives them new OIDs): a run
+ * needs them several times per migration.
+ */
+#define MAX_CACHED_RELIDS 8
+static struct
+{
+	int			n;
+	const char *name[MAX_CACHED_RELIDS];	/* string constants */
+	Oid			relid[MAX_CACHED_RELIDS];
+	Oid			owner;			/* InvalidOid until looked up */
+}			oid_cache;
+
+static void
+oid_cache_reset(Datum arg, int cacheid, uint32 hashvalue)
+{
+	oid_cache.n = 0;
+	oid_cache.owner = InvalidOid;
+}
+
 /* The OID of one of our relations (table, index, sequence) in migrate. */
 static Oid
 catalog_relid(const char *relname)
 {
-	Oid			nspid = get_namespace_oid(MIGRATE_SCHEMA, false);
-	Oid			relid = get_relname_relid(relname, nspid);
+	Oid			relid;
+	int			i;
 
+	for (i = 0; i < oid_cache.n; i++)
+		if (strcmp(oid_cache.name[i], relname) == 0)
+			return oid_cache.relid[i];
+
+	relid = get_relname_relid(relname,
+							  get_namespace_oid(MIGRATE_SCHEMA, false));
 	if (!OidIsValid(relid))
 		ereport(ERROR,
 				(errcode(ERRCODE_UNDEFINED_TABLE),
 				 errmsg("relation \"%s.%s\" does not exist",
 						MIGRATE_SCHEMA, relname),
 				 errhint("The migrate extension is damaged: reinstall it.")));
+	if (oid_cache.n < MAX_CACHED_RELIDS)
+	{
+		oid_cache.name[oid_cache.n] = relname;
+		oid_cache.relid[oid_cache.n] = relid;
+		oid_cache.n++;
+	}
 	return relid;
 }
 
@@ -978,16 +1029,49 @@ catalog_relid(const char *relname)
 static Oid
 catalog_owner(void)
 {
-	Oid			relid = catalog_relid("migration");
+	Oid			relid;
 	HeapTuple	tuple;
-	Oid			owner;
 
+	if (OidIsValid(oid_cache.owner))
+		return oid_cache.owner;
+	relid = catalog_relid("migration");
 	tuple = SearchSysCache1(RELOID, ObjectIdGetDatum(relid));
 	if (!HeapTupleIsValid(tuple))
 		elog(ERROR, "cache lookup failed for relation %u", relid);
-	owner = ((Form_pg_class) GETSTRUCT(tuple))->relowner;
+	oid_cache.owner = ((Form_pg_class) GETSTRUCT(tuple))->relowner;
 	ReleaseSysCache(tuple);
-	return owner;
+	return oid_cache.owner;
+}
+
+/*
+ * push_writer_snapshot
+ *		Pushes the snapshot an SPI query of a writer would get: a fresh one
+ *		under READ COMMITTED, the transaction's otherwise, seeing the
+ *		transaction's own earlier changes.  The caller pops it.
+ */
+static Snapshot
+push_writer_snapshot(void)
+{
+	CommandCounterIncrement();
+	PushCopiedSnapshot(GetTransactionSnapshot());
+	UpdateActiveSnapshotCommandId();
+	return GetActiveSnapshot();
+}
+
+/* The attribute number of column name in rel. */
+static AttrNumber
+attnum_of(Relation rel, const char *name)
+{
+	TupleDesc	desc = RelationGetDescr(rel);
+	int			i;
+
+	for (i = 0; i < desc->natts; i++)
+		if (!TupleDescAttr(desc, i)->attisdropped &&
+			strcmp(NameStr(TupleDescAttr(desc, i)->attname), name) == 0)
+			return i + 1;
+	elog(ERROR, "migrate.%s has no column \"%s\"",
+		 RelationGetRelationName(rel), name);
+	return InvalidAttrNumber;	/* keep the compiler quiet */
 }
 
 /*
