@@ -288,16 +288,27 @@ COMMENT ON TABLE migrate.event IS
  * takes the migration lock.  Under REPEATABLE READ and SERIALIZABLE a
  * caller whose snapshot predates another caller's commit fails there with
  * a serialization failure (40001) instead of acting on a stale catalog.
- * Not dumped: its only row comes from this script.
+ *
+ * nothing_due: every change sets it false; a run() that leaves nothing to
+ * do sets it true.  So true means "run() has nothing to do", and the
+ * callers that queued behind that run (and every later no-op run) learn
+ * it from this one row.  False means "look": the index migration_due_idx
+ * answers.
+ *
+ * Not dumped: its only row comes from this script, with nothing_due false
+ * because a restore may bring pending migrations after it.
  */
 CREATE TABLE migrate.generation (
 	only_row boolean NOT NULL DEFAULT true PRIMARY KEY,
 	generation bigint NOT NULL,
+	nothing_due boolean NOT NULL,
 	CONSTRAINT generation_one_row CHECK (only_row)
 );
-INSERT INTO migrate.generation (generation) VALUES (0);
+INSERT INTO migrate.generation (generation, nothing_due) VALUES (0, false);
 COMMENT ON TABLE migrate.generation IS
 	'catalog change counter; detects stale snapshots of concurrent callers';
+COMMENT ON COLUMN migrate.generation.nothing_due IS
+	'true if the last change was a run() that left nothing to apply';
 
 /*
  * Guards (src/guard.c): while a migration runs, it cannot write the catalog

@@ -29,6 +29,7 @@
 #include "postgres.h"
 
 #include "access/genam.h"
+#include "access/heapam.h"
 #include "access/htup_details.h"
 #include "access/table.h"
 #include "access/tableam.h"
@@ -180,7 +181,8 @@ migrate_catalog_touch(void)
 		return;
 	migrate_prepare_kept(&plan,
 				   "UPDATE migrate.generation"
-				   " SET generation = generation OPERATOR(pg_catalog.+) 1",
+				   " SET generation = generation OPERATOR(pg_catalog.+) 1,"
+				   " nothing_due = false",
 				   0, NULL);
 	PG_TRY();
 	{
@@ -207,6 +209,26 @@ migrate_catalog_touch(void)
 	}
 	PG_END_TRY();
 	touched_in = GetCurrentSubTransactionId();
+}
+
+/*
+ * migrate_catalog_note_nothing_due
+ *		Records, for the next run() calls, that nothing is left to apply.
+ *		Only after a change of this (sub)transaction, which touched the
+ *		catalog, and only if migrate_catalog_due_index_has_rows() said no.
+ */
+void
+migrate_catalog_note_nothing_due(void)
+{
+	static SPIPlanPtr plan = NULL;
+
+	Assert(touched_in != InvalidSubTransactionId);
+	migrate_prepare_kept(&plan,
+				   "UPDATE migrate.generation SET nothing_due = true",
+				   0, NULL);
+	catalog_exec(plan, NULL, NULL, false, 0, SPI_OK_UPDATE);
+	/* the next change of this transaction must clear it again */
+	touched_in = InvalidSubTransactionId;
 }
 
 /*
@@ -562,6 +584,40 @@ migrate_catalog_script(const Migration *m, bool down)
  */
 bool
 migrate_catalog_anything_due(void)
+{
+	Relation	generation;
+	TableScanDesc scan;
+	HeapTuple	tuple;
+	bool		isnull;
+	bool		nothing_due = false;
+	Snapshot	snapshot;
+
+	/* The flag first: after a run() it answers from one row. */
+	generation = table_open(catalog_relid("generation"), AccessShareLock);
+	snapshot = push_writer_snapshot();
+	scan = table_beginscan(generation, snapshot, 0, NULL);
+	tuple = heap_getnext(scan, ForwardScanDirection);
+	if (HeapTupleIsValid(tuple))
+		nothing_due = DatumGetBool(heap_getattr(tuple,
+												attnum_of(generation,
+														  "nothing_due"),
+												RelationGetDescr(generation),
+												&isnull)) && !isnull;
+	table_endscan(scan);
+	PopActiveSnapshot();
+	table_close(generation, NoLock);
+	if (nothing_due)
+		return false;
+	return migrate_catalog_due_index_has_rows();
+}
+
+/*
+ * migrate_catalog_due_index_has_rows
+ *		Whether migration_due_idx leads to a row the caller's writer
+ *		snapshot sees: anything_due without the flag.
+ */
+bool
+migrate_catalog_due_index_has_rows(void)
 {
 	Oid			relid = catalog_relid("migration");
 	Relation	index;

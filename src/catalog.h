@@ -63,6 +63,7 @@ extern void migrate_catalog_init(void);
 extern MigrateSequences migrate_catalog_sequences(void);
 extern void migrate_catalog_restore_sequences(const MigrateSequences *seqs);
 extern void migrate_catalog_touch(void);
+extern void migrate_catalog_note_nothing_due(void);
 extern int64 migrate_catalog_next_run_id(void);
 
 extern Migration *migrate_catalog_get(const char *project,
@@ -76,6 +77,7 @@ extern bool migrate_catalog_is_required(const Migration *m,
 extern Migration *migrate_catalog_get_repeatable(const char *project,
 												 const char *name);
 extern bool migrate_catalog_anything_due(void);
+extern bool migrate_catalog_due_index_has_rows(void);
 extern List *migrate_catalog_unapplied(void);
 extern char *migrate_catalog_script(const Migration *m, bool down);
 extern List *migrate_catalog_repeatables_due(void);

@@ -348,6 +348,9 @@ migrate_run(PG_FUNCTION_ARGS)
 		migrate_runner_check_roles(plan);
 		run_id = migrate_catalog_next_run_id();
 		results = migrate_runner_run(plan, false, atomic, dry_run, run_id);
+		/* tell the callers queued behind this run that they can go home */
+		if (!dry_run && !migrate_catalog_due_index_has_rows())
+			migrate_catalog_note_nothing_due();
 	}
 
 	return_results(fcinfo, results, run_id);

@@ -18,7 +18,7 @@ CREATE EXTENSION pgtap;
 CREATE EXTENSION migrate;
 RESET client_min_messages;
 
-SELECT plan(81);
+SELECT plan(94);
 
 -- Sequences ignore rollbacks: a migration that bumps this one leaves a
 -- mark even when its call fails, which tells whether it ran at all.
@@ -657,6 +657,68 @@ SELECT throws_ok($$SELECT * FROM migrate.run()$$,
 	'25006', 'cannot execute migrate.run() in a read-only transaction',
 	'run() in a read-only transaction is 25006');
 COMMIT;
+
+--
+-- migrate.generation.nothing_due: every change clears it, and only a run()
+-- that leaves nothing to do sets it; a no-op run() answers from it.
+--
+SET client_min_messages = warning;
+SELECT count(*) FROM migrate.run();
+RESET client_min_messages;
+SELECT is((SELECT nothing_due FROM migrate.generation), true,
+		  'nothing_due: set by a run() that leaves nothing to do');
+SELECT migrate.register('3', 'flag three', $$CREATE TABLE flag3 ()$$,
+						project => 'nowait');
+SELECT is((SELECT nothing_due FROM migrate.generation), false,
+		  'nothing_due: cleared by register()');
+SET client_min_messages = warning;
+SELECT results_eq(
+	$$SELECT version::text, action FROM migrate.run(dry_run => true)$$,
+	$$VALUES ('3', 'up')$$,
+	'nothing_due: a dry run sees the new migration');
+RESET client_min_messages;
+SELECT is((SELECT nothing_due FROM migrate.generation), false,
+		  'nothing_due: not set by a dry run');
+SELECT migrate.register('1', 'flag other', $$CREATE TABLE flag_other ()$$,
+						down => $$DROP TABLE flag_other$$, project => 'flag');
+SET client_min_messages = warning;
+SELECT results_eq(
+	$$SELECT project, version::text FROM migrate.run(target => '3',
+													 project => 'nowait')$$,
+	$$VALUES ('nowait', '3')$$,
+	'nothing_due: a run with a target applies only what it was asked');
+RESET client_min_messages;
+SELECT is((SELECT nothing_due FROM migrate.generation), false,
+		  'nothing_due: not set by a run that leaves migrations pending');
+SET client_min_messages = warning;
+SELECT results_eq(
+	$$SELECT project, version::text FROM migrate.run()$$,
+	$$VALUES ('flag', '1')$$,
+	'nothing_due: the next run() still finds the pending migration');
+SELECT is((SELECT nothing_due FROM migrate.generation), true,
+		  'nothing_due: set once nothing is left');
+SELECT results_eq(
+	$$SELECT project, version::text, action FROM migrate.rollback(project => 'flag')$$,
+	$$VALUES ('flag', '1', 'down')$$,
+	'nothing_due: rollback() reverts a migration');
+RESET client_min_messages;
+SELECT is((SELECT nothing_due FROM migrate.generation), false,
+		  'nothing_due: cleared by rollback()');
+SELECT migrate.register('2', 'flag fails', $$SELECT 1 / 0$$,
+						project => 'flag');
+SET client_min_messages = warning;
+SELECT results_eq(
+	$$SELECT version::text, status FROM migrate.run(atomic => false)$$,
+	$$VALUES ('1', 'ok'), ('2', 'failed')$$,
+	'nothing_due: atomic => false records a failure');
+SELECT is((SELECT nothing_due FROM migrate.generation), false,
+		  'nothing_due: not set while a failed migration is left');
+SELECT results_eq(
+	$$SELECT version::text, status FROM migrate.run(atomic => false)$$,
+	$$VALUES ('2', 'failed')$$,
+	'nothing_due: the next run() tries the failed migration again');
+RESET client_min_messages;
+SELECT migrate.unregister('2', 'flag');
 
 SELECT * FROM finish();
 
