@@ -289,11 +289,11 @@ COMMENT ON TABLE migrate.event IS
  * caller whose snapshot predates another caller's commit fails there with
  * a serialization failure (40001) instead of acting on a stale catalog.
  *
- * nothing_due: every change sets it false; a run() that leaves nothing to
- * do sets it true.  So true means "run() has nothing to do", and the
- * callers that queued behind that run (and every later no-op run) learn
- * it from this one row.  False means "look": the index migration_due_idx
- * answers.
+ * nothing_due: every change sets it false; a run(), baseline() or
+ * unregister() that leaves nothing to do sets it true.  So true means
+ * "run() has nothing to do", and the callers that queued behind that run
+ * (and every later no-op run) learn it from this one row.  False means
+ * "look": the index migration_due_idx answers.
  *
  * Not dumped: its only row comes from this script, with nothing_due false
  * because a restore may bring pending migrations after it.
@@ -308,7 +308,7 @@ INSERT INTO migrate.generation (generation, nothing_due) VALUES (0, false);
 COMMENT ON TABLE migrate.generation IS
 	'catalog change counter; detects stale snapshots of concurrent callers';
 COMMENT ON COLUMN migrate.generation.nothing_due IS
-	'true if the last change was a run() that left nothing to apply';
+	'true if the last change left nothing for run() to apply';
 
 /*
  * Guards (src/guard.c): while a migration runs, it cannot write the catalog

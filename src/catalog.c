@@ -214,8 +214,8 @@ migrate_catalog_touch(void)
 /*
  * migrate_catalog_note_nothing_due
  *		Records, for the next run() calls, that nothing is left to apply.
- *		Only after a change of this (sub)transaction, which touched the
- *		catalog, and only if migrate_catalog_due_index_has_rows() said no.
+ *		Only after a change of this transaction (which touched the catalog),
+ *		and only if migrate_catalog_due_index_has_rows() said no.
  */
 void
 migrate_catalog_note_nothing_due(void)

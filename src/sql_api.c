@@ -69,6 +69,7 @@ static const char *store_registration(Migration *m, const char *function);
 static void check_can_change(const char *function);
 static void begin_change(const char *function, bool wait);
 static void prepare_change(const char *function);
+static void note_if_nothing_due(void);
 static bool project_name_is_valid(const char *project);
 static int	requirement_cmp(const ListCell *a, const ListCell *b);
 static int	migration_version_cmp(const ListCell *a, const ListCell *b);
@@ -264,6 +265,7 @@ migrate_unregister(PG_FUNCTION_ARGS)
 
 	migrate_catalog_touch();
 	migrate_catalog_delete(m->id);
+	note_if_nothing_due();
 	SPI_finish();
 
 	PG_RETURN_VOID();
@@ -348,9 +350,8 @@ migrate_run(PG_FUNCTION_ARGS)
 		migrate_runner_check_roles(plan);
 		run_id = migrate_catalog_next_run_id();
 		results = migrate_runner_run(plan, false, atomic, dry_run, run_id);
-		/* tell the callers queued behind this run that they can go home */
-		if (!dry_run && !migrate_catalog_due_index_has_rows())
-			migrate_catalog_note_nothing_due();
+		if (!dry_run)
+			note_if_nothing_due();
 	}
 
 	return_results(fcinfo, results, run_id);
@@ -493,6 +494,7 @@ migrate_baseline(PG_FUNCTION_ARGS)
 		migrate_catalog_touch();
 		count = migrate_runner_baseline(plan,
 										migrate_catalog_next_run_id());
+		note_if_nothing_due();
 	}
 	SPI_finish();
 	PG_RETURN_INT32(count);
@@ -617,6 +619,19 @@ begin_change(const char *function, bool wait)
 {
 	prepare_change(function);
 	migrate_lock_acquire(wait);
+}
+
+/*
+ * note_if_nothing_due
+ *		After a change that may have left nothing to apply (run, baseline,
+ *		unregister): if so, say it in migrate.generation, where the next
+ *		run() calls (and those queued behind this one) read it.
+ */
+static void
+note_if_nothing_due(void)
+{
+	if (!migrate_catalog_due_index_has_rows())
+		migrate_catalog_note_nothing_due();
 }
 
 /*

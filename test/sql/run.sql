@@ -18,7 +18,7 @@ CREATE EXTENSION pgtap;
 CREATE EXTENSION migrate;
 RESET client_min_messages;
 
-SELECT plan(94);
+SELECT plan(98);
 
 -- Sequences ignore rollbacks: a migration that bumps this one leaves a
 -- mark even when its call fails, which tells whether it ran at all.
@@ -659,8 +659,9 @@ SELECT throws_ok($$SELECT * FROM migrate.run()$$,
 COMMIT;
 
 --
--- migrate.generation.nothing_due: every change clears it, and only a run()
--- that leaves nothing to do sets it; a no-op run() answers from it.
+-- migrate.generation.nothing_due: every change clears it, and a run(),
+-- baseline() or unregister() that leaves nothing to do sets it; a no-op
+-- run() answers from it.
 --
 SET client_min_messages = warning;
 SELECT count(*) FROM migrate.run();
@@ -719,6 +720,19 @@ SELECT results_eq(
 	'nothing_due: the next run() tries the failed migration again');
 RESET client_min_messages;
 SELECT migrate.unregister('2', 'flag');
+SELECT is((SELECT nothing_due FROM migrate.generation), true,
+		  'nothing_due: set by unregister() of the last thing due');
+SELECT migrate.register('1', 'flag base', $$CREATE TABLE flag_base ()$$,
+						project => 'flagbase');
+SELECT is((SELECT nothing_due FROM migrate.generation), false,
+		  'nothing_due: cleared by a new registration');
+SELECT migrate.baseline('1', 'flagbase');
+SELECT is((SELECT nothing_due FROM migrate.generation), true,
+		  'nothing_due: set by baseline() when nothing is left');
+SET client_min_messages = warning;
+SELECT is_empty($$SELECT * FROM migrate.run()$$,
+				'nothing_due: and run() has nothing to do');
+RESET client_min_messages;
 
 SELECT * FROM finish();
 
