@@ -304,6 +304,12 @@ const s3p = (s = "") => { s3 += s + "\n"; };
 	s3p(`| \`SELECT * FROM migrate.status()\`, whole \`psql\` (${num(cn)} rows printed) | ${timeCell(g("status_wall"))} |`);
 	s3p(`| no-op \`run()\`, server time, cold | ${timeCell(g("noop_server_cold"), fmtMs)} |`);
 	s3p(`| no-op \`run()\`, server time, warm | ${timeCell(g("noop_server_warm"), fmtMs)} |`);
+	for (const [tag, label] of [["preload", "with `shared_preload_libraries = 'migrate'`"],
+		["hugepages", "with that and huge pages for shared memory"]]) {
+		for (const [what, name] of [["status", "`status()`"], ["noop", "no-op `run()`"]])
+			if (sel("catalog", `${what}_server_cold_${tag}`).length)
+				s3p(`| ${name}, server time, cold, ${label} (diagnostic, [section 6](README.md#findings)) | ${timeCell(g(`${what}_server_cold_${tag}`), fmtMs)} |`);
+	}
 	s3p(`| no-op \`SELECT * FROM migrate.run()\`, whole \`psql\` | ${timeCell(g("noop_wall"))} |`);
 	s3p(`| registering the ${num(cn)} (one transaction) | ${timeCell(g("register_catalog"))} |`);
 	s3p(`| \`baseline()\` of the ${num(cn)} | ${timeCell(g("baseline"))} |`);
@@ -469,9 +475,10 @@ const s5p = (s = "") => { s5 += s + "\n"; };
 	const CL = {
 		migrate: "`migrate.run()`",
 		migrate_warm: "`migrate.run()`, connections warmed first with `migrate.validate()` (diagnostic)",
+		migrate_preload: "`migrate.run()`, with `shared_preload_libraries = 'migrate'` (diagnostic, measured last)",
 		plr: "PL/pgSQL runner",
 	};
-	for (const c of ["migrate", "migrate_warm", "plr"]) {
+	for (const c of ["migrate", "migrate_warm", "migrate_preload", "plr"]) {
 		const one = sel("concurrency", "wall", c, 1);
 		const lots = sel("concurrency", "wall", c, many);
 		if (!one.length)
@@ -482,7 +489,8 @@ const s5p = (s = "") => { s5 += s + "\n"; };
 	}
 	s5p();
 	s5p("The warmed row is not a way to call migrate; it shows how much of the concurrent time is each session's first-call " +
-		"set-up (loading the library, planning the catalog queries) done while it holds the migration lock.");
+		"set-up (loading the library, looking up the catalog), which the callers do at once on 2 cores while the winner runs. " +
+		"The preloaded row is a server setting that removes the largest part of it, the library load.");
 	s5p();
 	const r = pairedRatio(sel("concurrency", "wall", "migrate", many), sel("concurrency", "wall", "migrate", 1));
 	if (r.n)
@@ -504,14 +512,15 @@ p("| | |");
 p("|---|---|");
 for (const [k, label] of [["cpu", "CPU"], ["cores", "cores"], ["memory", "memory"], ["os", "OS"], ["kernel", "kernel"],
 	["disk", "disk (cluster)"], ["postgres", "PostgreSQL"], ["psql", "psql"], ["migrate", "migrate"], ["sqitch", "Sqitch"],
-	["dbmate", "dbmate"], ["node_pg_migrate", "node-pg-migrate"], ["mode", "mode"]])
+	["dbmate", "dbmate"], ["node_pg_migrate", "node-pg-migrate"], ["mode", "mode"],
+	["preload", "section 6: shared_preload_libraries"], ["huge_pages", "section 6: huge pages"]])
 	p(`| ${label} | ${meta[k] ?? "-"} |`);
 p();
 p("Cluster: `scripts/cluster.sh start --durable` (PostgreSQL's defaults), then `max_connections` back to the default 100. Settings: " +
 	Object.entries(meta).filter(([k]) => k.startsWith("setting_"))
 		.map(([k, v]) => `${k.slice(8)} = ${v}`).join(", ") + ".");
 p();
-const loads = ["apply", "noop", "catalog", "resources", "concurrency", "end"]
+const loads = ["apply", "noop", "catalog", "resources", "concurrency", "settings", "end"]
 	.filter((k) => meta[`load_${k}`]).map((k) => `${k} ${meta[`load_${k}`]}`);
 if (loads.length)
 	p(`Load average (1, 5, 15 min) when each section started, on ${meta.cores} cores: ${loads.join("; ")}. ` +
@@ -559,6 +568,10 @@ p(commandTable("catalog", {
 	noop_wall: "no-op run(), whole psql",
 	status_server: "status(), server time (cold: one per session; warm: repeated in one session)",
 	noop_server: "no-op run(), server time (cold / warm as above)",
+	status_server_preload: "status(), server time, cold, after a restart with shared_preload_libraries = 'migrate'",
+	noop_server_preload: "no-op run(), server time, cold, after a restart with shared_preload_libraries = 'migrate'",
+	status_server_hugepages: "status(), server time, cold, after a restart with huge pages reserved (vm.nr_hugepages) as well",
+	noop_server_hugepages: "no-op run(), server time, cold, after a restart with huge pages reserved as well",
 }));
 p();
 p("## 4. Resources");
@@ -580,7 +593,7 @@ p(s5);
 p(commandTable("concurrency", Object.fromEntries(
 	commands.filter((c) => c[0] === "concurrency").map(([, id]) => {
 		const [who, k] = [id.slice(0, id.lastIndexOf("_")), id.slice(id.lastIndexOf("_") + 1)];
-		return [id, `${{ migrate: "migrate.run()", migrate_warm: "migrate.run(), warmed", plr: "PL/pgSQL runner" }[who] ?? who}, ${k} caller${k === "1" ? "" : "s"}`];
+		return [id, `${{ migrate: "migrate.run()", migrate_warm: "migrate.run(), warmed", migrate_preload: "migrate.run(), library preloaded", plr: "PL/pgSQL runner" }[who] ?? who}, ${k} caller${k === "1" ? "" : "s"}`];
 	}))));
 
 fs.writeFileSync(outFile, md);

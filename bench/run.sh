@@ -156,6 +156,7 @@ cleanup()
 {
 	local rc=$?
 	trap - EXIT INT TERM
+	restore_hugepages
 	if [[ -n "$ENVFILE" && -f "$ENVFILE" ]]; then
 		if ((rc != 0)) && [[ -n "${CLUSTER_DIR:-}" ]]; then
 			cp "$CLUSTER_DIR/server.log" "$WORK/server.log" 2>/dev/null || true
@@ -709,7 +710,7 @@ section_resources()
 ###########################################################################
 section_concurrency()
 {
-	local n=$CONC_N rep c db out rows hist sql warm
+	local n=$CONC_N rep c k
 	load_note concurrency
 	step "5. concurrency: $CONC_CLIENTS callers against $n pending migrations"
 	node "$BENCH/gen.mjs" apply "$WORK/conc" "$n" >/dev/null
@@ -720,14 +721,7 @@ section_concurrency()
 	for ((rep = 1; rep <= CONC_REPS; rep++)); do
 		for c in migrate migrate_warm plr; do
 			for k in 1 "$CONC_CLIENTS"; do
-				db="s5_${c}_${k}_$rep"
-				if [[ $c == plr ]]; then
-					new_db "$db" tpl_plr
-					q -1 -d "$db" -f "$WORK/conc/plr_load.sql"
-				else
-					new_db "$db" tpl_migrate
-					q -1 -d "$db" -f "$WORK/conc/migrate_register.sql" >/dev/null
-				fi
+				conc_prepare "$c" "$k" "$rep"
 			done
 		done
 	done
@@ -735,37 +729,157 @@ section_concurrency()
 	checkpoint
 	for ((rep = 1; rep <= CONC_REPS; rep++)); do
 		for c in migrate migrate_warm plr; do
-			warm=()
-			case $c in
-				migrate) sql='SELECT * FROM migrate.run()' ;;
-				migrate_warm) sql='SELECT * FROM migrate.run()'
-					warm=('SELECT count(*) FROM migrate.validate()') ;;
-				plr) sql='SELECT plr.run()' ;;
-			esac
 			for k in 1 "$CONC_CLIENTS"; do
-				db="s5_${c}_${k}_$rep"
-				show_command concurrency "${c}_$k" node bench/conc.mjs "$db" "$k" "$sql" "${warm[@]}"
-				checkpoint
-				st=ok
-				out=$(node "$BENCH/conc.mjs" "$db" "$k" "$sql" "${warm[@]}") || st=fail
-				# exactly once: rows (or counts) returned add up to n, the
-				# history has n distinct "up" events, n tables exist
-				if [[ $c == plr ]]; then
-					rows=$(node -e 'const o=JSON.parse(process.argv[1]); console.log(o.first.reduce((a,b)=>a+Number(b),0))' "$out")
-					hist=$(qv -d "$db" -c "SELECT count(*) || '|' || count(DISTINCT version) FROM plr.history WHERE status = 'ok'")
-				else
-					rows=$(node -e 'const o=JSON.parse(process.argv[1]); console.log(o.rows.reduce((a,b)=>a+b,0))' "$out")
-					hist=$(qv -d "$db" -c "SELECT count(*) || '|' || count(DISTINCT version) FROM migrate.history WHERE action = 'up'")
-				fi
-				[[ "$rows" == "$n" && "$hist" == "$n|$n" ]] && check_apply "$db" "$n" || st=fail
-				[[ $st == ok ]] || { STATUS=1; echo "bench: concurrency $c x$k: rows=$rows history=$hist $out" >&2; }
-				record concurrency wall "$c" "$k" "$rep" \
-					"$(node -e 'console.log((JSON.parse(process.argv[1]).wall_ms/1000).toFixed(6))' "$out")" s "$st"
-				record concurrency applied "$c" "$k" "$rep" "$rows" count "$st"
-				printf '    %s x%s round %s: %s\n' "$c" "$k" "$rep" "$(node -e 'console.log(JSON.parse(process.argv[1]).wall_ms.toFixed(1)+" ms")' "$out")"
+				conc_measure "$c" "$k" "$rep"
 			done
 		done
 	done
+}
+
+# conc_prepare RUNNER K REP: the fresh database of one measurement
+conc_prepare()
+{
+	local db="s5_$1_$2_$3"
+	if [[ $1 == plr ]]; then
+		new_db "$db" tpl_plr
+		q -1 -d "$db" -f "$WORK/conc/plr_load.sql"
+	else
+		new_db "$db" tpl_migrate
+		q -1 -d "$db" -f "$WORK/conc/migrate_register.sql" >/dev/null
+	fi
+}
+
+# conc_measure RUNNER K REP: K callers at once on its database
+conc_measure()
+{
+	local c=$1 k=$2 rep=$3 n=$CONC_N db="s5_$1_$2_$3" sql out rows hist st
+	local warm=()
+	case $c in
+		migrate|migrate_preload) sql='SELECT * FROM migrate.run()' ;;
+		migrate_warm) sql='SELECT * FROM migrate.run()'
+			warm=('SELECT count(*) FROM migrate.validate()') ;;
+		plr) sql='SELECT plr.run()' ;;
+	esac
+	show_command concurrency "${c}_$k" node bench/conc.mjs "$db" "$k" "$sql" "${warm[@]}"
+	checkpoint
+	st=ok
+	out=$(node "$BENCH/conc.mjs" "$db" "$k" "$sql" "${warm[@]}") || st=fail
+	# exactly once: rows (or counts) returned add up to n, the history has
+	# n distinct "up" events, n tables exist
+	if [[ $c == plr ]]; then
+		rows=$(node -e 'const o=JSON.parse(process.argv[1]); console.log(o.first.reduce((a,b)=>a+Number(b),0))' "$out")
+		hist=$(qv -d "$db" -c "SELECT count(*) || '|' || count(DISTINCT version) FROM plr.history WHERE status = 'ok'")
+	else
+		rows=$(node -e 'const o=JSON.parse(process.argv[1]); console.log(o.rows.reduce((a,b)=>a+b,0))' "$out")
+		hist=$(qv -d "$db" -c "SELECT count(*) || '|' || count(DISTINCT version) FROM migrate.history WHERE action = 'up'")
+	fi
+	[[ "$rows" == "$n" && "$hist" == "$n|$n" ]] && check_apply "$db" "$n" || st=fail
+	[[ $st == ok ]] || { STATUS=1; echo "bench: concurrency $c x$k: rows=$rows history=$hist $out" >&2; }
+	record concurrency wall "$c" "$k" "$rep" \
+		"$(node -e 'console.log((JSON.parse(process.argv[1]).wall_ms/1000).toFixed(6))' "$out")" s "$st"
+	record concurrency applied "$c" "$k" "$rep" "$rows" count "$st"
+	printf '    %s x%s round %s: %s\n' "$c" "$k" "$rep" "$(node -e 'console.log(JSON.parse(process.argv[1]).wall_ms.toFixed(1)+" ms")' "$out")"
+}
+
+###########################################################################
+# Section 6 (diagnostics): two server settings a DBA would use, measured
+# last, each after a restart.
+#
+# - shared_preload_libraries = 'migrate': the first call of a C function
+#   in a session loads its library, and the first library a backend loads
+#   costs it about 75 page faults in the dynamic loader, whichever it is.
+#   Preloaded, the postmaster loads it once and every backend inherits it.
+# - huge pages: a new backend takes a page fault on every 4 kB page of
+#   shared memory it touches for the first time, which on these virtual
+#   machines is most of the first status() of a session.  PostgreSQL uses
+#   huge pages when the kernel has them (huge_pages = try); this reserves
+#   them (vm.nr_hugepages, root only) for the measurement and gives the
+#   reservation back afterwards.
+###########################################################################
+HUGEPAGES_SAVED=""
+
+section_settings()
+{
+	local rep k
+	load_note settings
+	step "6. diagnostics: shared_preload_libraries = 'migrate', then huge pages"
+	for ((rep = 1; rep <= CONC_REPS; rep++)); do
+		for k in 1 "$CONC_CLIENTS"; do
+			conc_prepare migrate_preload "$k" "$rep"
+		done
+	done
+	q -d postgres -c "ALTER SYSTEM SET shared_preload_libraries = 'migrate'"
+	cluster_restart
+	meta preload "$(qv -d postgres -c 'SHOW shared_preload_libraries')"
+	checkpoint
+	settings_cold preload
+	for ((rep = 1; rep <= CONC_REPS; rep++)); do
+		for k in 1 "$CONC_CLIENTS"; do
+			conc_measure migrate_preload "$k" "$rep"
+		done
+	done
+
+	if [[ $EUID -eq 0 && -w /proc/sys/vm/nr_hugepages ]]; then
+		local need
+		need=$(qv -d postgres -c 'SHOW shared_memory_size_in_huge_pages')
+		HUGEPAGES_SAVED=$(cat /proc/sys/vm/nr_hugepages)
+		echo $((HUGEPAGES_SAVED + need + 8)) >/proc/sys/vm/nr_hugepages
+		# huge_pages = try (the default) uses them now that they exist;
+		# whether it did shows in the kernel's count of free ones
+		cluster_restart
+		if (($(awk '/^HugePages_Free:/ { print $2 }' /proc/meminfo) <
+			 $(awk '/^HugePages_Total:/ { print $2 }' /proc/meminfo) ||
+			 $(awk '/^HugePages_Rsvd:/ { print $2 }' /proc/meminfo) > 0)); then
+			meta huge_pages "$need pages of $(awk '/^Hugepagesize:/ { print $2 " kB" }' /proc/meminfo) reserved for shared memory (shared_preload_libraries = 'migrate' still set)"
+			checkpoint
+			settings_cold hugepages
+		else
+			note "huge pages: reserved, but the server did not use them; skipped"
+		fi
+	else
+		note "huge pages: not root, skipped"
+	fi
+	q -d postgres -c "ALTER SYSTEM RESET shared_preload_libraries"
+	cluster_restart
+	restore_hugepages
+}
+
+cluster_restart()
+{
+	cluster_as_owner "$CLUSTER_DIR" "$PG_BINDIR/pg_ctl" restart -D "$PGDATA" -m fast -w -t 60 \
+		-l "$CLUSTER_DIR/server.log" >/dev/null
+}
+
+restore_hugepages()
+{
+	if [[ -n "$HUGEPAGES_SAVED" ]]; then
+		echo "$HUGEPAGES_SAVED" >/proc/sys/vm/nr_hugepages || true
+		HUGEPAGES_SAVED=""
+	fi
+}
+
+# settings_cold TAG: server time of the first call in new sessions, on the
+# catalog of section 3: status() and a no-op run()
+settings_cold()
+{
+	local db=s3_catalog what sql rep off
+	q -d postgres -c "ALTER DATABASE $db SET log_min_duration_statement = 0"
+	for what in status noop; do
+		if [[ $what == status ]]; then
+			sql='SELECT count(*) FROM migrate.status()'
+		else
+			sql='SELECT count(*) FROM migrate.run()'
+		fi
+		show_command catalog "${what}_server_$1" "$PSQL" -X -q -d "$db" -c "$sql"
+		for ((rep = 0; rep <= NOOP_REPS; rep++)); do
+			off=$(log_offset)
+			q -d "$db" -c "$sql" >/dev/null || STATUS=1
+			sleep 0.05
+			((rep == 0)) || record catalog "${what}_server_cold_$1" migrate "$CATALOG_N" "$rep" \
+				"$(log_durations "$off" "$db" | sum_lines)" ms ok
+		done
+	done
+	q -d postgres -c "ALTER DATABASE $db RESET log_min_duration_statement"
 }
 
 ###########################################################################
@@ -825,8 +939,7 @@ cluster_start "$ENVFILE" --durable
 # scripts/cluster.sh caps max_connections at 40; the 64 concurrent callers
 # need PostgreSQL's default, 100.  Everything else stays default.
 q -d postgres -c "ALTER SYSTEM SET max_connections = 100"
-cluster_as_owner "$CLUSTER_DIR" "$PG_BINDIR/pg_ctl" restart -D "$PGDATA" -m fast -w -t 60 \
-	-l "$CLUSTER_DIR/server.log" >/dev/null
+cluster_restart
 
 step "template databases"
 make_templates
@@ -837,6 +950,7 @@ section_noop
 section_catalog
 section_resources
 section_concurrency
+section_settings
 
 load_note end
 meta duration_s "$(awk -v a="$BENCH_T0" -v b="$EPOCHREALTIME" 'BEGIN { printf "%.0f", b - a }')"
