@@ -237,7 +237,7 @@ const noopN = Number(meta.noop_n);
 		"Server time is the sum of the durations the server logged for every statement of one invocation " +
 		"(`log_min_duration_statement = 0` for these databases, in a separate pass): parse, plan, execute and commit, " +
 		"but not connection start-up. For `migrate.run()` it is the first call of a new session: loading `migrate.so` " +
-		"and preparing its catalog queries are part of it.");
+		"and reading its catalog with the session's caches cold are part of it.");
 	s2p();
 	s2p("| contender | wall, median (min–max) | migrate.run() faster by | server time per invocation | statements | migrate.run() faster by |");
 	s2p("|---|---|---|---|---|---|");

@@ -537,8 +537,9 @@ migrate_catalog_script(const Migration *m, bool down)
 		return down ? m->down : m->up;
 
 	/*
-	 * One row by primary key, for each migration of a run: read in C, with
-	 * the snapshot the plan's query had, rather than through SPI.
+	 * One row by primary key, for each migration of a run: read in C
+	 * rather than through SPI, with a writer's snapshot like the query the
+	 * plan was made from.
 	 */
 	rel = table_open(catalog_relid("migration"), AccessShareLock);
 	attnum = attnum_of(rel, down ? "down" : "up");
@@ -570,13 +571,13 @@ migrate_catalog_script(const Migration *m, bool down)
  * This is the question every application instance asks at start, usually
  * in a new session, and usually the answer is no.  Answering it with SQL
  * means parsing and planning queries with the session's caches cold, most
- * of the cost of such a call.  The partial index migration_due_idx holds
- * exactly the rows that make the answer yes, so here it is an index probe
- * in C: if the index has no entries at all (the usual case, once vacuum
- * has removed those of the last run), nothing is due whatever the
- * snapshot, and the table itself is not even opened (building its
- * relation cache entry was a third of a new session's call).  Otherwise
- * one index scan looks for an entry whose row is visible.
+ * of the cost of such a call; here it is read in C, without SPI:
+ *
+ * - migrate.generation.nothing_due, one row: true after a run(),
+ *   baseline() or unregister() that left nothing to do, false after any
+ *   other change.  This is what the callers queued behind a run find.
+ * - Otherwise the partial index migration_due_idx, which holds exactly the
+ *   rows that make the answer yes (migrate_catalog_due_index_has_rows).
  *
  * It sees what an SPI query of a writer would see: a fresh snapshot under
  * READ COMMITTED (after the lock the caller holds), the transaction's
@@ -615,6 +616,12 @@ migrate_catalog_anything_due(void)
  * migrate_catalog_due_index_has_rows
  *		Whether migration_due_idx leads to a row the caller's writer
  *		snapshot sees: anything_due without the flag.
+ *
+ * If the index has no entries at all (the usual case once vacuum has
+ * removed those of the last run), nothing is due whatever the snapshot,
+ * and the table is not even opened: building its relation cache entry was
+ * a third of a new session's no-op run().  Otherwise one index scan looks
+ * for an entry whose row is visible.
  */
 bool
 migrate_catalog_due_index_has_rows(void)
