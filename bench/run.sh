@@ -14,11 +14,10 @@
 # Steps: install what is missing (scripts/ensure_deps.sh; Debian sqitch and
 # libdbd-pg-perl; npm install --no-save in bench/), build and install the
 # extension, start a cluster with PostgreSQL's durable defaults
-# (scripts/cluster.sh
-# --durable; max_connections raised back to PostgreSQL's default 100 for
-# the 64 concurrent callers), generate every contender's migrations, run
-# the six sections, write the report (bench/report.mjs), stop the
-# cluster whatever happened.
+# (scripts/cluster.sh --durable; max_connections raised back to
+# PostgreSQL's default 100 for the 64 concurrent callers), generate every
+# contender's migrations, run the six sections, write the report
+# (bench/report.mjs), stop the cluster whatever happened.
 #
 # Every measurement is one line of $WORK/results.tsv:
 #	section metric contender n round value unit status
