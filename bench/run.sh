@@ -485,7 +485,7 @@ section_noop()
 ###########################################################################
 section_catalog()
 {
-	local db=s3_catalog rep off k dir
+	local db=s3_catalog rep off k dir what sql v
 	load_note catalog
 	step "3. catalog scale: $CATALOG_N registered; register() throughput"
 	meta catalog_n "$CATALOG_N"
@@ -575,22 +575,12 @@ section_catalog()
 	done
 
 	# Server side, from the statement log: first call of a new session
-	# (cold: library load, plans prepared) and later calls (warm).
+	# (cold: library load, the session's caches empty) and later calls
+	# (warm).
 	q -d postgres -c "ALTER DATABASE $db SET log_min_duration_statement = 0"
 	for what in status noop; do
-		if [[ $what == status ]]; then
-			sql='SELECT count(*) FROM migrate.status()'
-		else
-			sql='SELECT count(*) FROM migrate.run()'
-		fi
-		show_command catalog "${what}_server" "$PSQL" -X -q -d "$db" -c "$sql"
-		for ((rep = 1; rep <= NOOP_REPS; rep++)); do
-			off=$(log_offset)
-			q -d "$db" -c "$sql" >/dev/null || STATUS=1
-			sleep 0.05
-			record catalog "${what}_server_cold" migrate "$CATALOG_N" "$rep" \
-				"$(log_durations "$off" "$db" | sum_lines)" ms ok
-		done
+		sql=$(catalog_sql "$what")
+		cold_calls "$db" "$sql" "${what}_server" "${what}_server_cold" 1
 		off=$(log_offset)
 		for ((k = 0; k <= NOOP_REPS; k++)); do printf '%s;\n' "$sql"; done |
 			q -d "$db" >/dev/null || STATUS=1
@@ -859,27 +849,44 @@ restore_hugepages()
 }
 
 # settings_cold TAG: server time of the first call in new sessions, on the
-# catalog of section 3: status() and a no-op run()
+# catalog of section 3: status() and a no-op run(); after a warm-up call
+# that reads the catalog into the restarted server's shared buffers
 settings_cold()
 {
-	local db=s3_catalog what sql rep off
+	local db=s3_catalog what
 	q -d postgres -c "ALTER DATABASE $db SET log_min_duration_statement = 0"
 	for what in status noop; do
-		if [[ $what == status ]]; then
-			sql='SELECT count(*) FROM migrate.status()'
-		else
-			sql='SELECT count(*) FROM migrate.run()'
-		fi
-		show_command catalog "${what}_server_$1" "$PSQL" -X -q -d "$db" -c "$sql"
-		for ((rep = 0; rep <= NOOP_REPS; rep++)); do
-			off=$(log_offset)
-			q -d "$db" -c "$sql" >/dev/null || STATUS=1
-			sleep 0.05
-			((rep == 0)) || record catalog "${what}_server_cold_$1" migrate "$CATALOG_N" "$rep" \
-				"$(log_durations "$off" "$db" | sum_lines)" ms ok
-		done
+		cold_calls "$db" "$(catalog_sql "$what")" "${what}_server_$1" \
+			"${what}_server_cold_$1" 0
 	done
 	q -d postgres -c "ALTER DATABASE $db RESET log_min_duration_statement"
+}
+
+# catalog_sql WHAT: the call section 3 times, for "status" or "noop"
+catalog_sql()
+{
+	if [[ $1 == status ]]; then
+		echo 'SELECT count(*) FROM migrate.status()'
+	else
+		echo 'SELECT count(*) FROM migrate.run()'
+	fi
+}
+
+# cold_calls DB SQL COMMAND_ID METRIC FIRST: SQL in new sessions, rounds
+# FIRST..NOOP_REPS (a round 0 is a warm-up, not recorded), each call's
+# server time from the statement log of DB (which must have
+# log_min_duration_statement = 0)
+cold_calls()
+{
+	local db=$1 sql=$2 rep off
+	show_command catalog "$3" "$PSQL" -X -q -d "$db" -c "$sql"
+	for ((rep = $5; rep <= NOOP_REPS; rep++)); do
+		off=$(log_offset)
+		q -d "$db" -c "$sql" >/dev/null || STATUS=1
+		sleep 0.05
+		((rep == 0)) || record catalog "$4" migrate "$CATALOG_N" "$rep" \
+			"$(log_durations "$off" "$db" | sum_lines)" ms ok
+	done
 }
 
 ###########################################################################

@@ -533,7 +533,8 @@ migrate_catalog_script(const Migration *m, bool down)
 	bool		isnull;
 	Datum		d;
 
-	if (m->scripts)
+	/* up is NOT NULL in the catalog: NULL here means "loaded without" */
+	if (m->up != NULL)
 		return down ? m->down : m->up;
 
 	/*
@@ -1121,20 +1122,16 @@ push_writer_snapshot(void)
 	return GetActiveSnapshot();
 }
 
-/* The attribute number of column name in rel. */
+/* The attribute number of column name in rel (get_attnum, or an error). */
 static AttrNumber
 attnum_of(Relation rel, const char *name)
 {
-	TupleDesc	desc = RelationGetDescr(rel);
-	int			i;
+	AttrNumber	attnum = get_attnum(RelationGetRelid(rel), name);
 
-	for (i = 0; i < desc->natts; i++)
-		if (!TupleDescAttr(desc, i)->attisdropped &&
-			strcmp(NameStr(TupleDescAttr(desc, i)->attname), name) == 0)
-			return i + 1;
-	elog(ERROR, "migrate.%s has no column \"%s\"",
-		 RelationGetRelationName(rel), name);
-	return InvalidAttrNumber;	/* keep the compiler quiet */
+	if (attnum == InvalidAttrNumber)
+		elog(ERROR, "migrate.%s has no column \"%s\"",
+			 RelationGetRelationName(rel), name);
+	return attnum;
 }
 
 /*
@@ -1389,8 +1386,6 @@ migration_receiver_receive(TupleTableSlot *slot, DestReceiver *self)
 		p += len[i] + 1;
 	}
 
-	/* up is NOT NULL in the catalog: NULL means "loaded without scripts" */
-	m->scripts = !slot->tts_isnull[COL_UP - 1];
 	m->id = DatumGetInt64(slot->tts_values[COL_ID - 1]);
 	kind = DatumGetTextPP(slot->tts_values[COL_KIND - 1]);
 	m->repeatable = VARSIZE_ANY_EXHDR(kind) == strlen("repeatable") &&

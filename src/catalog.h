@@ -23,9 +23,10 @@ typedef struct Migration
 	bool		repeatable;
 	char	   *version;		/* as written; NULL for a repeatable one */
 	char	   *name;
-	bool		scripts;		/* up, down and down_checksum are loaded */
-	char	   *up;
-	char	   *down;			/* NULL if it has none */
+	char	   *up;				/* NULL if loaded without scripts (the lists
+								 * a plan is made of: see
+								 * migrate_catalog_script) */
+	char	   *down;			/* NULL if it has none, or not loaded */
 	List	   *requires;		/* of char *, each "project:version" */
 	bool		transactional;
 	char	   *checksum;

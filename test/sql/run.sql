@@ -663,14 +663,16 @@ COMMIT;
 -- baseline() or unregister() that leaves nothing to do sets it; a no-op
 -- run() answers from it.
 --
+CREATE FUNCTION pg_temp.nothing_due() RETURNS boolean
+	LANGUAGE sql AS $$SELECT nothing_due FROM migrate.generation$$;
 SET client_min_messages = warning;
 SELECT count(*) FROM migrate.run();
 RESET client_min_messages;
-SELECT is((SELECT nothing_due FROM migrate.generation), true,
+SELECT is(pg_temp.nothing_due(), true,
 		  'nothing_due: set by a run() that leaves nothing to do');
 SELECT migrate.register('3', 'flag three', $$CREATE TABLE flag3 ()$$,
 						project => 'nowait');
-SELECT is((SELECT nothing_due FROM migrate.generation), false,
+SELECT is(pg_temp.nothing_due(), false,
 		  'nothing_due: cleared by register()');
 SET client_min_messages = warning;
 SELECT results_eq(
@@ -678,7 +680,7 @@ SELECT results_eq(
 	$$VALUES ('3', 'up')$$,
 	'nothing_due: a dry run sees the new migration');
 RESET client_min_messages;
-SELECT is((SELECT nothing_due FROM migrate.generation), false,
+SELECT is(pg_temp.nothing_due(), false,
 		  'nothing_due: not set by a dry run');
 SELECT migrate.register('1', 'flag other', $$CREATE TABLE flag_other ()$$,
 						down => $$DROP TABLE flag_other$$, project => 'flag');
@@ -689,21 +691,21 @@ SELECT results_eq(
 	$$VALUES ('nowait', '3')$$,
 	'nothing_due: a run with a target applies only what it was asked');
 RESET client_min_messages;
-SELECT is((SELECT nothing_due FROM migrate.generation), false,
+SELECT is(pg_temp.nothing_due(), false,
 		  'nothing_due: not set by a run that leaves migrations pending');
 SET client_min_messages = warning;
 SELECT results_eq(
 	$$SELECT project, version::text FROM migrate.run()$$,
 	$$VALUES ('flag', '1')$$,
 	'nothing_due: the next run() still finds the pending migration');
-SELECT is((SELECT nothing_due FROM migrate.generation), true,
+SELECT is(pg_temp.nothing_due(), true,
 		  'nothing_due: set once nothing is left');
 SELECT results_eq(
 	$$SELECT project, version::text, action FROM migrate.rollback(project => 'flag')$$,
 	$$VALUES ('flag', '1', 'down')$$,
 	'nothing_due: rollback() reverts a migration');
 RESET client_min_messages;
-SELECT is((SELECT nothing_due FROM migrate.generation), false,
+SELECT is(pg_temp.nothing_due(), false,
 		  'nothing_due: cleared by rollback()');
 SELECT migrate.register('2', 'flag fails', $$SELECT 1 / 0$$,
 						project => 'flag');
@@ -712,7 +714,7 @@ SELECT results_eq(
 	$$SELECT version::text, status FROM migrate.run(atomic => false)$$,
 	$$VALUES ('1', 'ok'), ('2', 'failed')$$,
 	'nothing_due: atomic => false records a failure');
-SELECT is((SELECT nothing_due FROM migrate.generation), false,
+SELECT is(pg_temp.nothing_due(), false,
 		  'nothing_due: not set while a failed migration is left');
 SELECT results_eq(
 	$$SELECT version::text, status FROM migrate.run(atomic => false)$$,
@@ -720,14 +722,14 @@ SELECT results_eq(
 	'nothing_due: the next run() tries the failed migration again');
 RESET client_min_messages;
 SELECT migrate.unregister('2', 'flag');
-SELECT is((SELECT nothing_due FROM migrate.generation), true,
+SELECT is(pg_temp.nothing_due(), true,
 		  'nothing_due: set by unregister() of the last thing due');
 SELECT migrate.register('1', 'flag base', $$CREATE TABLE flag_base ()$$,
 						project => 'flagbase');
-SELECT is((SELECT nothing_due FROM migrate.generation), false,
+SELECT is(pg_temp.nothing_due(), false,
 		  'nothing_due: cleared by a new registration');
 SELECT migrate.baseline('1', 'flagbase');
-SELECT is((SELECT nothing_due FROM migrate.generation), true,
+SELECT is(pg_temp.nothing_due(), true,
 		  'nothing_due: set by baseline() when nothing is left');
 SET client_min_messages = warning;
 SELECT is_empty($$SELECT * FROM migrate.run()$$,
