@@ -12,15 +12,20 @@ EXTENSION = migrate
 MODULE_big = migrate
 OBJS = \
 	src/migrate.o \
-	src/version_order.o \
-	src/version.o \
+	src/sql_api.o \
+	src/change.o \
+	src/registration.o \
+	src/plan.o \
+	src/runner.o \
+	src/catalog.o \
+	src/catalog_due.o \
+	src/catalog_report.o \
+	src/migration.o \
 	src/script.o \
 	src/lock.o \
-	src/catalog.o \
-	src/runner.o \
 	src/guard.o \
-	src/plan.o \
-	src/sql_api.o
+	src/version.o \
+	src/version_order.o
 
 DATA = $(wildcard sql/migrate--*.sql)
 

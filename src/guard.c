@@ -1,7 +1,8 @@
 /*-------------------------------------------------------------------------
  *
  * guard.c
- *	  Triggers that keep migrations away from migrate's own objects.
+ *	  Triggers, a hook and a fingerprint that keep migrations away from
+ *	  migrate's own objects.
  *
  * A migration runs SQL of its registrant's choosing.  A registrant without
  * privileges on the catalog cannot touch it anyway; these guards are for
@@ -25,12 +26,16 @@
  *	 the catch-all for any other DDL whose objects turn out to be in schema
  *	 migrate (ALTER FUNCTION migrate.run ..., CREATE INDEX on a catalog
  *	 table, cascaded drops).  Outside migrations it returns at once.
+ * - migrate_guard_sequences and migrate_guard_check_sequences, around
+ *	 every script the runner runs: a fingerprint of migrate's sequences
+ *	 (their last values), compared before and after.  A migration that
+ *	 moved one (nextval, setval) is refused like any other write to the
+ *	 catalog, and the sequences are put back, since sequences ignore
+ *	 rollbacks.
  *
  * The catalog triggers are ENABLE ALWAYS, so session_replication_role does
- * not switch them off.  What no guard stops: a superuser migration calling
- * setval() on our sequences (the next run then fails on a duplicate key,
- * leaving the history intact), or a superuser outside migrations disabling
- * the triggers on purpose.
+ * not switch them off.  What no guard stops: a superuser outside
+ * migrations disabling the triggers on purpose.
  *
  *-------------------------------------------------------------------------
  */
@@ -40,15 +45,19 @@
 #include "catalog/namespace.h"
 #include "catalog/pg_type.h"
 #include "commands/event_trigger.h"
+#include "commands/sequence.h"
 #include "commands/trigger.h"
 #include "executor/spi.h"
 #include "fmgr.h"
+#include "miscadmin.h"
 #include "nodes/makefuncs.h"
 #include "nodes/parsenodes.h"
 #include "parser/parse_func.h"
 #include "parser/parse_type.h"
 #include "tcop/cmdtag.h"
 #include "tcop/utility.h"
+#include "utils/builtins.h"
+#include "utils/fmgrprotos.h"
 #include "utils/lsyscache.h"
 #include "utils/rel.h"
 #include "utils/syscache.h"
@@ -74,6 +83,7 @@ static ProcessUtility_hook_type prev_ProcessUtility = NULL;
 static SPIPlanPtr ddl_plan = NULL;
 static SPIPlanPtr drop_plan = NULL;
 
+static SPIPlanPtr keep_plan(SPIPlanPtr *cache, const char *sql);
 static void refuse(CommandTag tag) pg_attribute_noreturn();
 static bool names_migrate(List *names);
 static bool relation_in_migrate(RangeVar *rv);
@@ -142,13 +152,11 @@ migrate_ddl_guard(PG_FUNCTION_ARGS)
 	if (SPI_connect() != SPI_OK_CONNECT)
 		elog(ERROR, "SPI_connect failed");
 	if (strcmp(trigdata->event, "sql_drop") == 0)
-		plan = migrate_prepare_kept(&drop_plan,
-									"SELECT FROM pg_catalog.pg_event_trigger_dropped_objects()" GUARD_QUAL,
-									0, NULL);
+		plan = keep_plan(&drop_plan,
+						 "SELECT FROM pg_catalog.pg_event_trigger_dropped_objects()" GUARD_QUAL);
 	else
-		plan = migrate_prepare_kept(&ddl_plan,
-									"SELECT FROM pg_catalog.pg_event_trigger_ddl_commands()" GUARD_QUAL,
-									0, NULL);
+		plan = keep_plan(&ddl_plan,
+						 "SELECT FROM pg_catalog.pg_event_trigger_ddl_commands()" GUARD_QUAL);
 	rc = SPI_execute_plan(plan, NULL, NULL, true, 1);
 	if (rc != SPI_OK_SELECT)
 		elog(ERROR, "SPI_execute_plan failed: %s", SPI_result_code_string(rc));
@@ -156,6 +164,28 @@ migrate_ddl_guard(PG_FUNCTION_ARGS)
 		refuse(trigdata->tag);
 	SPI_finish();
 	PG_RETURN_VOID();
+}
+
+/*
+ * keep_plan
+ *		Prepares sql once per backend and keeps it in *cache.  The queries
+ *		name pg_catalog functions only, schema-qualified.
+ */
+static SPIPlanPtr
+keep_plan(SPIPlanPtr *cache, const char *sql)
+{
+	if (*cache == NULL)
+	{
+		SPIPlanPtr	plan = SPI_prepare(sql, 0, NULL);
+
+		if (plan == NULL)
+			elog(ERROR, "SPI_prepare failed for \"%s\": %s",
+				 sql, SPI_result_code_string(SPI_result));
+		if (SPI_keepplan(plan) != 0)
+			elog(ERROR, "SPI_keepplan failed");
+		*cache = plan;
+	}
+	return *cache;
 }
 
 static void
@@ -392,4 +422,80 @@ migrate_guard_init(void)
 {
 	prev_ProcessUtility = ProcessUtility_hook;
 	ProcessUtility_hook = guard_utility;
+}
+
+/*
+ * The sequences of schema migrate, in the order of a fingerprint's slots.
+ */
+static const char *const sequence_names[] = {"migration_id_seq",
+"event_id_seq", "run_id_seq"};
+
+/*
+ * migrate_guard_sequences
+ *		The last values of migrate's sequences (-1: never used), read as the
+ *		catalog's owner, without SPI: it runs around every migration.
+ */
+MigrateSequences
+migrate_guard_sequences(void)
+{
+	MigrateSequences result;
+	Oid			save_userid;
+	int			save_sec_context;
+	int			i;
+
+	StaticAssertStmt(lengthof(sequence_names) == lengthof(result.last_value),
+					 "one fingerprint slot per sequence");
+	GetUserIdAndSecContext(&save_userid, &save_sec_context);
+	SetUserIdAndSecContext(migrate_catalog_owner(),
+						   save_sec_context | SECURITY_LOCAL_USERID_CHANGE);
+	for (i = 0; i < lengthof(sequence_names); i++)
+	{
+		LOCAL_FCINFO(fcinfo, 1);
+		Datum		value;
+
+		InitFunctionCallInfoData(*fcinfo, NULL, 1, InvalidOid, NULL, NULL);
+		fcinfo->args[0].value =
+			ObjectIdGetDatum(migrate_catalog_relid(sequence_names[i]));
+		fcinfo->args[0].isnull = false;
+		value = pg_sequence_last_value(fcinfo);
+		result.last_value[i] = fcinfo->isnull ? -1 : DatumGetInt64(value);
+	}
+	SetUserIdAndSecContext(save_userid, save_sec_context);
+	return result;
+}
+
+/*
+ * migrate_guard_check_sequences
+ *		Throws if migrate's sequences moved since the fingerprint before was
+ *		taken, after putting them back.
+ */
+void
+migrate_guard_check_sequences(const MigrateSequences *before)
+{
+	MigrateSequences after = migrate_guard_sequences();
+	Oid			save_userid;
+	int			save_sec_context;
+	int			i;
+
+	if (memcmp(before, &after, sizeof(after)) == 0)
+		return;
+
+	GetUserIdAndSecContext(&save_userid, &save_sec_context);
+	SetUserIdAndSecContext(migrate_catalog_owner(),
+						   save_sec_context | SECURITY_LOCAL_USERID_CHANGE);
+	for (i = 0; i < lengthof(sequence_names); i++)
+	{
+		int64		value = before->last_value[i];
+
+		/* -1: never used; setval(seq, 1, false) makes nextval return 1 */
+		DirectFunctionCall3(setval3_oid,
+							ObjectIdGetDatum(migrate_catalog_relid(sequence_names[i])),
+							Int64GetDatum(value < 0 ? 1 : value),
+							BoolGetDatum(value >= 0));
+	}
+	SetUserIdAndSecContext(save_userid, save_sec_context);
+	ereport(ERROR,
+			(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
+			 errmsg("a migration cannot change the migrate catalog"),
+			 errdetail("The migration moved a sequence of schema migrate.")));
 }

@@ -3,22 +3,40 @@
  * migrate.c
  *	  Module entry point of the migrate extension.
  *
- * migrate keeps a database's schema migrations inside the database:
- * migrations are registered as SQL text (sql_api.c), checked with the
- * server's parser (script.c), ordered (plan.c) and run statement by
- * statement in the caller's transaction (runner.c), under one advisory
- * lock (lock.c), with their state and history in the catalog tables of
- * schema migrate (catalog.c).  The version type is in version.c.
+ * migrate keeps a database's schema migrations inside the database.  One
+ * call of migrate.run() goes down through the modules, each calling only
+ * those below it:
+ *
+ *	sql_api.c		the SQL-callable functions: arguments and results
+ *	change.c		the life of every call that changes the catalog:
+ *					checks, SPI, memory, the lock, the generation
+ *	registration.c	the rules of registering and unregistering
+ *	plan.c			what to apply, revert or baseline, in which order
+ *	runner.c		running a plan: each script, statement by statement,
+ *					as its registrant, with its bookkeeping
+ *	catalog.c		the only code that reads and writes migrate's tables
+ *	(catalog_due.c, catalog_report.c)
+ *
+ * and beside them, called from several of the above:
+ *
+ *	migration.c		what a migration is: its name in messages, its
+ *					requirements, who may act as its registrant
+ *	script.c		reading scripts with the server's lexer and parser;
+ *					checksums
+ *	lock.c			the migration lock
+ *	guard.c			what keeps migrations away from migrate's own objects
+ *	version.c		the version type (natural ordering: version_order.c)
  *
  *-------------------------------------------------------------------------
  */
 #include "postgres.h"
 
 #include "fmgr.h"
+#include "miscadmin.h"
 
 #include "catalog.h"
+#include "change.h"
 #include "guard.h"
-#include "runner.h"
 
 PG_MODULE_MAGIC;
 
@@ -27,13 +45,16 @@ void		_PG_init(void);
 /*
  * _PG_init
  *		Runs when the library is loaded, at the first call of one of its
- *		functions in a backend: registers the transaction callbacks that
- *		reset per-transaction state, and the utility hook of guard.c.
+ *		functions in a backend (or at server start, if preloaded): binds the
+ *		message domain, registers the callbacks that end per-transaction
+ *		state and keep cached OIDs fresh, and installs the utility hook of
+ *		guard.c.
  */
 void
 _PG_init(void)
 {
+	pg_bindtextdomain(TEXTDOMAIN);
+	migrate_change_init();
 	migrate_catalog_init();
-	migrate_runner_init();
 	migrate_guard_init();
 }

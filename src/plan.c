@@ -4,8 +4,9 @@
  *	  Choosing and ordering the migrations to apply or to revert.
  *
  * Applying: the candidates are the versioned migrations that are not
- * applied (pending or failed), then the repeatable ones that are due.  A migration follows its predecessor
- * version in its own project and everything it requires; among the
+ * applied (pending or failed), then the repeatable ones that are due.  A
+ * migration follows its predecessor version in its own project and
+ * everything it requires; among the
  * migrations whose predecessors are all done, the smallest (project,
  * version) goes first.  This is Kahn's algorithm with a heap, so the order
  * is stable: the same catalog always gives the same order.
@@ -13,6 +14,13 @@
  * Reverting: the newest-applied migrations first.  Refused as a whole,
  * before anything runs, if one of them has no down script or if an applied
  * migration that stays requires one of them.
+ *
+ * Baselining: the unapplied versioned migrations of a project up to a
+ * version, in version order, for a project that has nothing applied.
+ *
+ * What stands in the way of a plan is described by one sentence per
+ * migration (PlanProblem), the same in validate()'s rows and in the
+ * details of the errors here.
  *
  * Everything here reads the catalog (the caller holds the migration lock
  * and is connected to SPI) and throws before anything runs; results are
@@ -24,7 +32,6 @@
 
 #include "lib/binaryheap.h"
 #include "miscadmin.h"
-#include "lib/stringinfo.h"
 #include "utils/memutils.h"
 
 #include "catalog.h"
@@ -50,8 +57,9 @@ static int	find_requirement(PlanNode *nodes, int n, const char *req,
 							 char **project, char **version);
 static void select_node(PlanNode *nodes, int n, int i, List **work);
 static PlanProblem *make_problem(Migration *m, char *detail);
-static char *join_problems(List *problems, const char *sep,
-						   bool with_detail);
+static char *join_problems(List *problems);
+static int	migration_version_cmp(const ListCell *a, const ListCell *b);
+static bool in_list(List *migrations, int64 id);
 
 static int
 version_cmp(const char *a, const char *b)
@@ -83,22 +91,6 @@ heap_cmp(Datum a, Datum b, void *arg)
 
 	return -migration_cmp(nodes[DatumGetInt32(a)].m,
 						  nodes[DatumGetInt32(b)].m);
-}
-
-/*
- * migrate_plan_split_requirement
- *		Splits a stored requirement, "project:version".
- */
-void
-migrate_plan_split_requirement(const char *req, char **project,
-							   char **version)
-{
-	const char *colon = strchr(req, ':');
-
-	if (colon == NULL)
-		elog(ERROR, "malformed requirement \"%s\" in the catalog", req);
-	*project = pnstrdup(req, colon - req);
-	*version = pstrdup(colon + 1);
 }
 
 /* Index of (project, version) in the sorted nodes, or -1. */
@@ -133,7 +125,7 @@ static int
 find_requirement(PlanNode *nodes, int n, const char *req, char **project,
 				 char **version)
 {
-	migrate_plan_split_requirement(req, project, version);
+	migrate_requirement_split(req, NULL, project, version);
 	return find_node(nodes, n, *project, *version);
 }
 
@@ -232,8 +224,9 @@ migrate_plan_analyze(const char *project, const char *target)
 			{
 				MemoryContextSwitchTo(caller);
 				pa->missing = lappend(pa->missing,
-									  make_problem(m, psprintf("requires %s %s, which is not registered",
-															   rproject, rversion)));
+									  make_problem(m, psprintf(_("Migration %s requires migration %s, which is not registered."),
+															   migrate_migration_describe(m),
+															   migrate_migration_name(rproject, rversion, NULL))));
 				MemoryContextSwitchTo(graph);
 			}
 		}
@@ -257,7 +250,8 @@ migrate_plan_analyze(const char *project, const char *target)
 				version_cmp(nodes[j].m->version, highest) < 0)
 				pa->late = lappend(pa->late,
 								   make_problem(nodes[j].m,
-												psprintf("pending below applied version %s",
+												psprintf(_("Migration %s is pending below applied version %s."),
+														 migrate_migration_describe(nodes[j].m),
 														 highest)));
 		MemoryContextSwitchTo(graph);
 	}
@@ -354,9 +348,11 @@ migrate_plan_analyze(const char *project, const char *target)
 		if (nodes[i].selected && nodes[i].npreds > 0)
 			pa->cycle = lappend(pa->cycle,
 								make_problem(nodes[i].m,
-											 pstrdup(nodes[i].behind ?
-													 "waits for migrations in a dependency cycle" :
-													 "is in a dependency cycle")));
+											 nodes[i].behind ?
+											 psprintf(_("Migration %s waits for migrations in a dependency cycle."),
+													  migrate_migration_describe(nodes[i].m)) :
+											 psprintf(_("Migration %s is in a dependency cycle."),
+													  migrate_migration_describe(nodes[i].m))));
 
 	/* Repeatable migrations that are due, after all versioned ones. */
 	if (target == NULL)
@@ -389,20 +385,19 @@ migrate_plan_apply(const char *project, const char *target,
 		ereport(ERROR,
 				(errcode(ERRCODE_UNDEFINED_OBJECT),
 				 errmsg("pending migrations require migrations that are not registered"),
-				 errdetail("%s.", join_problems(pa->missing, "; ", true)),
+				 errdetail_internal("%s", join_problems(pa->missing)),
 				 errhint("Register the required migrations, or correct the requires lists.")));
 	if (pa->late != NIL && !out_of_order)
 		ereport(ERROR,
 				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
 				 errmsg("pending migrations are out of order"),
-				 errdetail("Below the highest applied version of their project: %s.",
-						   join_problems(pa->late, ", ", false)),
+				 errdetail_internal("%s", join_problems(pa->late)),
 				 errhint("Apply them anyway with out_of_order => true, or give them higher versions.")));
 	if (pa->cycle != NIL)
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_OBJECT_DEFINITION),
 				 errmsg("pending migrations form a dependency cycle"),
-				 errdetail("%s.", join_problems(pa->cycle, "; ", true)),
+				 errdetail_internal("%s", join_problems(pa->cycle)),
 				 errhint("A migration follows the lower versions of its project and what it requires; correct the requires lists.")));
 	return pa->order;
 }
@@ -417,24 +412,16 @@ make_problem(Migration *m, char *detail)
 	return p;
 }
 
-/* "default 002 requires x 1, ...; ..." for error details. */
+/* The sentences of problems, one per line, for an error's detail. */
 static char *
-join_problems(List *problems, const char *sep, bool with_detail)
+join_problems(List *problems)
 {
-	StringInfoData buf;
+	List	   *sentences = NIL;
 	ListCell   *lc;
 
-	initStringInfo(&buf);
 	foreach(lc, problems)
-	{
-		PlanProblem *p = (PlanProblem *) lfirst(lc);
-
-		appendStringInfo(&buf, "%s%s %s", buf.len > 0 ? sep : "",
-						 p->migration->project, p->migration->version);
-		if (with_detail)
-			appendStringInfo(&buf, " %s", p->detail);
-	}
-	return buf.data;
+		sentences = lappend(sentences, ((PlanProblem *) lfirst(lc))->detail);
+	return migrate_join(sentences, "\n");
 }
 
 /*
@@ -450,7 +437,7 @@ migrate_plan_revert(const char *project, int steps, const char *target)
 	List	   *revert = migrate_catalog_applied_newest_first(project, steps);
 	List	   *dependents;
 	ListCell   *lc;
-	StringInfoData nodown;
+	List	   *nodown = NIL;
 
 	if (target != NULL)
 	{
@@ -466,60 +453,97 @@ migrate_plan_revert(const char *project, int steps, const char *target)
 		revert = above;
 	}
 
-	initStringInfo(&nodown);
 	foreach(lc, revert)
 	{
 		Migration  *m = (Migration *) lfirst(lc);
 
 		if (m->down == NULL)
-			appendStringInfo(&nodown, "%s%s %s \"%s\"",
-							 nodown.len > 0 ? ", " : "",
-							 m->project, m->version, m->name);
+			nodown = lappend(nodown, migrate_migration_describe(m));
 	}
-	if (nodown.len > 0)
+	if (nodown != NIL)
 		ereport(ERROR,
 				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
 				 errmsg("cannot revert migrations that have no down script"),
-				 errdetail("Without a down script: %s.", nodown.data),
+				 errdetail("Without a down script: %s.",
+						   migrate_join(nodown, ", ")),
 				 errhint("Register a down script for them first (allowed while applied), or revert fewer migrations.")));
 
-	dependents = migrate_catalog_applied_with_requires();
+	dependents = migrate_catalog_with_requires(true);
 	foreach(lc, dependents)
 	{
 		Migration  *d = (Migration *) lfirst(lc);
-		ListCell   *rc;
 		ListCell   *vc;
-		bool		stays = true;
 
+		if (in_list(revert, d->id))
+			continue;			/* reverted too */
 		foreach(vc, revert)
 		{
-			if (((Migration *) lfirst(vc))->id == d->id)
-				stays = false;
-		}
-		if (!stays)
-			continue;
+			Migration  *m = (Migration *) lfirst(vc);
 
-		foreach(rc, d->requires)
-		{
-			char	   *rproject;
-			char	   *rversion;
-
-			migrate_plan_split_requirement((char *) lfirst(rc),
-										   &rproject, &rversion);
-			foreach(vc, revert)
-			{
-				Migration  *m = (Migration *) lfirst(vc);
-
-				if (strcmp(m->project, rproject) == 0 &&
-					version_cmp(m->version, rversion) == 0)
-					ereport(ERROR,
-							(errcode(ERRCODE_DEPENDENT_OBJECTS_STILL_EXIST),
-							 errmsg("cannot revert migration %s %s \"%s\": applied migration %s %s \"%s\" requires it",
-									m->project, m->version, m->name,
-									d->project, d->version, d->name),
-							 errhint("Revert the migrations that require it first.")));
-			}
+			if (migrate_migration_requires(d, m->project, m->version))
+				ereport(ERROR,
+						(errcode(ERRCODE_DEPENDENT_OBJECTS_STILL_EXIST),
+						 errmsg("cannot revert migration %s: applied migration %s requires it",
+								migrate_migration_describe(m),
+								migrate_migration_describe(d)),
+						 errhint("Revert the migrations that require it first.")));
 		}
 	}
 	return revert;
+}
+
+/*
+ * migrate_plan_baseline
+ *		The migrations baseline(version, project) marks applied: every
+ *		unapplied versioned migration of project up to version, in version
+ *		order (so that rollback() later reverts the highest first).  Throws
+ *		if any migration of the project is applied.
+ */
+List *
+migrate_plan_baseline(const char *project, const char *version)
+{
+	char	   *highest = migrate_catalog_highest_applied(project);
+	List	   *plan = NIL;
+	ListCell   *lc;
+
+	if (highest != NULL || migrate_catalog_has_applied(project))
+		ereport(ERROR,
+				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+				 errmsg("cannot baseline project \"%s\" because it has applied migrations",
+						project),
+				 highest ? errdetail("Its highest applied version is %s.", highest) : 0,
+				 errhint("A baseline adopts a database that migrate has not managed yet.")));
+
+	foreach(lc, migrate_catalog_unapplied())
+	{
+		Migration  *m = (Migration *) lfirst(lc);
+
+		if (!m->repeatable && strcmp(m->project, project) == 0 &&
+			version_cmp(m->version, version) <= 0)
+			plan = lappend(plan, m);
+	}
+	list_sort(plan, migration_version_cmp);
+	return plan;
+}
+
+/* Whether the migration with this id is in a list of Migrations. */
+static bool
+in_list(List *migrations, int64 id)
+{
+	ListCell   *lc;
+
+	foreach(lc, migrations)
+	{
+		if (((Migration *) lfirst(lc))->id == id)
+			return true;
+	}
+	return false;
+}
+
+/* Orders Migrations of one project by version. */
+static int
+migration_version_cmp(const ListCell *a, const ListCell *b)
+{
+	return version_cmp(((const Migration *) lfirst(a))->version,
+					   ((const Migration *) lfirst(b))->version);
 }

@@ -16,7 +16,7 @@
 typedef struct PlanProblem
 {
 	Migration  *migration;
-	char	   *detail;
+	char	   *detail;			/* one translated sentence naming it */
 } PlanProblem;
 
 /* What run() would do, and what stops it. */
@@ -34,7 +34,6 @@ extern List *migrate_plan_apply(const char *project, const char *target,
 								bool out_of_order);
 extern List *migrate_plan_revert(const char *project, int steps,
 								 const char *target);
-extern void migrate_plan_split_requirement(const char *req, char **project,
-										   char **version);
+extern List *migrate_plan_baseline(const char *project, const char *version);
 
 #endif							/* MIGRATE_PLAN_H */

@@ -1,7 +1,8 @@
 /*-------------------------------------------------------------------------
  *
  * runner.c
- *	  Executing one migration script.
+ *	  Running a plan: each migration's script, statement by statement, with
+ *	  its bookkeeping.
  *
  * A script runs statement by statement through SPI, in the caller's
  * transaction, like an extension script in extension.c: each statement is
@@ -21,15 +22,17 @@
  *	 the next migration and the caller start from the caller's settings;
  * - an error context names the migration, the statement number and its
  *	 line, and pg_stat_activity.query shows the statement being run;
- * - the migrate functions that change the catalog refuse to run (no
- *	 re-entry).
+ * - the guards (guard.c) refuse changes to migrate's own objects, and the
+ *	 change protocol (change.c) refuses calls that change the catalog.
  *
- * An error propagates with its message and SQLSTATE unchanged (the error
- * context names the migration); unwinding it is the job of the
- * (sub)transaction abort the caller arranges, which also restores the user
- * id, the GUC nest level and the security context.  Where an error leaves
- * migrate_runner_run for the caller, its message is prefixed with the
- * migration's name; history rows keep the original message.
+ * After each script the migration's history row and state are recorded
+ * (catalog.c) and NOTIFY migrate is queued.  How failures end depends on
+ * the call: atomic (the first error propagates, with the migration named
+ * in its message), atomic => false (each migration in a subtransaction; a
+ * failure is rolled back, recorded and reported as a row), or a dry run
+ * (everything in one subtransaction that is always rolled back).  Errors
+ * that are not the migration's own fault always propagate.  One helper,
+ * in_subtransaction, is the subtransaction protocol for both.
  *
  *-------------------------------------------------------------------------
  */
@@ -45,13 +48,14 @@
 #include "tcop/dest.h"
 #include "tcop/tcopprot.h"
 #include "utils/backend_status.h"
-#include "utils/acl.h"
 #include "utils/guc.h"
 #include "utils/json.h"
 #include "utils/memutils.h"
+#include "utils/resowner.h"
 #include "utils/timestamp.h"
 
 #include "catalog.h"
+#include "guard.h"
 #include "runner.h"
 
 /* True while a migration script runs in this backend. */
@@ -65,28 +69,9 @@ typedef struct RunnerErrorArg
 } RunnerErrorArg;
 
 static void runner_error_callback(void *arg);
-static void runner_xact_callback(XactEvent event, void *arg);
+static void execute_script(const char *script, const ScriptLabel *label,
+						   Oid run_as);
 static void execute_statement(const char *sql);
-
-/*
- * migrate_runner_init
- *		Called once from _PG_init.
- */
-void
-migrate_runner_init(void)
-{
-	RegisterXactCallback(runner_xact_callback, NULL);
-}
-
-/* A safety net: nothing can leave the flag set past its transaction. */
-static void
-runner_xact_callback(XactEvent event, void *arg)
-{
-	if (event == XACT_EVENT_ABORT || event == XACT_EVENT_COMMIT ||
-		event == XACT_EVENT_PARALLEL_ABORT ||
-		event == XACT_EVENT_PARALLEL_COMMIT || event == XACT_EVENT_PREPARE)
-		in_migration = false;
-}
 
 /*
  * migrate_runner_in_migration
@@ -99,32 +84,26 @@ migrate_runner_in_migration(void)
 }
 
 /*
- * migrate_runner_prevent_reentry
- *		Refuses to let a migration call a migrate function that changes the
- *		catalog (function names it in the message).
+ * migrate_runner_forget
+ *		Called at the end of every transaction (change.c): whatever
+ *		happened, no migration runs any more.
  */
 void
-migrate_runner_prevent_reentry(const char *function)
+migrate_runner_forget(void)
 {
-	if (in_migration)
-		ereport(ERROR,
-				(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
-				 errmsg("%s cannot be called from inside a migration",
-						function),
-				 errdetail("A migration may not register, run or revert migrations.")));
+	in_migration = false;
 }
 
 /*
- * migrate_runner_execute
+ * execute_script
  *		Runs script (one that passed migrate_script_check) as role run_as.
  *
  * The caller is connected to SPI.  On error, throws; the caller's
  * (sub)transaction abort cleans up.  Memory is allocated in the current
  * context: the caller resets it between migrations.
  */
-void
-migrate_runner_execute(const char *script, const ScriptLabel *label,
-					   Oid run_as)
+static void
+execute_script(const char *script, const ScriptLabel *label, Oid run_as)
 {
 	Oid			save_userid;
 	int			save_sec_context;
@@ -134,6 +113,8 @@ migrate_runner_execute(const char *script, const ScriptLabel *label,
 	ErrorContextCallback errcallback;
 	int			nstmts;
 	int			nestlevel;
+	char	   *name = migrate_migration_name(label->project, label->version,
+											  label->name);
 
 	GetUserIdAndSecContext(&save_userid, &save_sec_context);
 	errarg.label = label;
@@ -167,8 +148,7 @@ migrate_runner_execute(const char *script, const ScriptLabel *label,
 			errarg.line = st->line;
 			/* pg_stat_activity keeps track_activity_query_size bytes */
 			activity = psprintf("/* migrate: %s of %s, statement %d of %d */ %.*s",
-								label->part, migrate_script_describe(label),
-								errarg.stmtno, nstmts,
+								label->part, name, errarg.stmtno, nstmts,
 								pg_mbcliplen(sql, st->length,
 											 pgstat_track_activity_query_size),
 								sql);
@@ -229,7 +209,9 @@ runner_error_callback(void *arg)
 
 	errcontext("statement %d of %s script of migration %s, line %d",
 			   ea->stmtno, ea->label->part,
-			   migrate_script_describe(ea->label), ea->line);
+			   migrate_migration_name(ea->label->project, ea->label->version,
+									  ea->label->name),
+			   ea->line);
 }
 
 /*
@@ -252,12 +234,16 @@ typedef struct RunState
 	List	   *results;		/* of RunResult * */
 } RunState;
 
+static void run_all(RunState *rs);
 static void run_one(RunState *rs);
-static void run_one_in_subxact(RunState *rs, bool *failed);
+static ErrorData *in_subtransaction(void (*fn) (RunState *), RunState *rs,
+									bool rollback);
+static RunResult *add_failure(RunState *rs, ErrorData *edata);
 static void record(RunState *rs, bool ok, ErrorData *edata,
 				   double duration_ms);
 static bool error_is_migrations_fault(const ErrorData *edata);
 static const char *action_of(RunState *rs, const Migration *m);
+static double elapsed_ms(RunState *rs);
 static void notify(const MigrationEvent *ev);
 static char *failure_message(RunState *rs, ErrorData *edata);
 
@@ -272,27 +258,8 @@ migrate_runner_check_roles(List *plan)
 	ListCell   *lc;
 
 	foreach(lc, plan)
-	{
-		Migration  *m = (Migration *) lfirst(lc);
-		ScriptLabel label = {m->project, m->version, m->name, NULL};
-		Oid			role = get_role_oid(m->registered_by, true);
-
-		if (!OidIsValid(role))
-			ereport(ERROR,
-					(errcode(ERRCODE_UNDEFINED_OBJECT),
-					 errmsg("role \"%s\" that registered migration %s does not exist",
-							m->registered_by, migrate_script_describe(&label)),
-					 errhint("Register the migration again as an existing role.")));
-		if (!is_member_of_role(GetUserId(), role))
-			ereport(ERROR,
-					(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
-					 errmsg("permission denied to run migration %s as role \"%s\"",
-							migrate_script_describe(&label), m->registered_by),
-					 errdetail("A migration runs as the role that registered it, and role \"%s\" is not a member of role \"%s\".",
-							   GetUserNameFromId(GetUserId(), false),
-							   m->registered_by),
-					 errhint("Run migrations as a member of the role that registered them.")));
-	}
+		(void) migrate_registrant_check((Migration *) lfirst(lc),
+										REGISTRANT_RUN);
 }
 
 /*
@@ -307,13 +274,10 @@ migrate_runner_check_roles(List *plan)
  * dry_run: everything runs in one subtransaction that is rolled back at
  * the end; a failure ends the run as a failed result, without throwing.
  *
- * The caller holds the migration lock; this bumps the catalog generation
- * (migrate_catalog_touch) before running anything, inside the dry run's
- * subtransaction for a dry run.
- *
- * Errors that are not the migration's own fault (cancel, shutdown, lack
- * of memory or lock space, serialization failures and deadlocks) always
- * propagate: a client never commits half a run believing it succeeded.
+ * The caller holds the migration lock (change.c).  Errors that are not the
+ * migration's own fault (cancel, shutdown, lack of memory or lock space,
+ * serialization failures and deadlocks) always propagate: a client never
+ * commits half a run believing it succeeded.
  */
 List *
 migrate_runner_run(List *plan, bool revert, bool atomic, bool dry_run,
@@ -333,61 +297,20 @@ migrate_runner_run(List *plan, bool revert, bool atomic, bool dry_run,
 	rs->per_migration = AllocSetContextCreate(CurrentMemoryContext,
 											  "migrate migration",
 											  ALLOCSET_DEFAULT_SIZES);
+	rs->current = -1;
 
 	if (dry_run)
 	{
-		ResourceOwner oldowner = CurrentResourceOwner;
+		ErrorData  *edata = in_subtransaction(run_all, rs, true);
 
-		BeginInternalSubTransaction(NULL);
-		MemoryContextSwitchTo(rs->outer);
-		PG_TRY();
-		{
-			/* inside: a dry run must not leave even the generation bump */
-			rs->current = -1;
-			migrate_catalog_touch();
-			for (rs->current = 0; rs->current < rs->n; rs->current++)
-				run_one(rs);
-			RollbackAndReleaseCurrentSubTransaction();
-			MemoryContextSwitchTo(rs->outer);
-			CurrentResourceOwner = oldowner;
-		}
-		PG_CATCH();
-		{
-			ErrorData  *edata;
-			RunResult  *res;
-			instr_time	elapsed;
-
-			MemoryContextSwitchTo(rs->outer);
-			edata = CopyErrorData();
-			FlushErrorState();
-			RollbackAndReleaseCurrentSubTransaction();
-			MemoryContextSwitchTo(rs->outer);
-			CurrentResourceOwner = oldowner;
-			if (rs->current < 0 || !error_is_migrations_fault(edata))
-			{
-				edata->message = failure_message(rs, edata);
-				ReThrowError(edata);
-			}
-
-			res = palloc0(sizeof(RunResult));
-			res->migration = rs->plan[rs->current];
-			res->action = action_of(rs, res->migration);
-			res->ok = false;
-			res->message = edata->message;
-			INSTR_TIME_SET_CURRENT(elapsed);
-			INSTR_TIME_SUBTRACT(elapsed, rs->start);
-			res->duration_ms = INSTR_TIME_GET_MILLISEC(elapsed);
-			rs->results = lappend(rs->results, res);
-		}
-		PG_END_TRY();
+		if (edata)
+			(void) add_failure(rs, edata);
 	}
 	else if (atomic)
 	{
-		migrate_catalog_touch();
 		PG_TRY();
 		{
-			for (rs->current = 0; rs->current < rs->n; rs->current++)
-				run_one(rs);
+			run_all(rs);
 		}
 		PG_CATCH();
 		{
@@ -404,19 +327,87 @@ migrate_runner_run(List *plan, bool revert, bool atomic, bool dry_run,
 	}
 	else
 	{
-		migrate_catalog_touch();
 		for (rs->current = 0; rs->current < rs->n; rs->current++)
 		{
-			bool		failed = false;
+			ErrorData  *edata = in_subtransaction(run_one, rs, false);
 
-			run_one_in_subxact(rs, &failed);
-			if (failed)
+			if (edata)
+			{
+				RunResult  *res = add_failure(rs, edata);
+				char	   *message;
+
+				record(rs, false, edata, res->duration_ms);
+				message = failure_message(rs, edata);
+				ereport(WARNING,
+						(errcode(edata->sqlerrcode),
+						 errmsg_internal("%s", message),
+						 edata->detail ? errdetail_internal("%s", edata->detail) : 0,
+						 edata->hint ? errhint("%s", edata->hint) :
+						 errhint("The failure is recorded in migrate.history; later migrations were not attempted.")));
 				break;
+			}
 		}
 	}
 
 	MemoryContextDelete(rs->per_migration);
 	return rs->results;
+}
+
+/* Runs every migration of the plan, throwing at the first failure. */
+static void
+run_all(RunState *rs)
+{
+	for (rs->current = 0; rs->current < rs->n; rs->current++)
+		run_one(rs);
+}
+
+/*
+ * in_subtransaction
+ *		Calls fn(rs) in a subtransaction: the protocol of plpy_spi.c and
+ *		pltcl.c, written once.
+ *
+ * On success the subtransaction is committed, or with rollback rolled
+ * back, and the result is NULL.  On an error that is the migration's own
+ * fault the subtransaction is rolled back and the error returned, copied
+ * into the caller's context; any other error propagates after the
+ * rollback, with the migration named in its message.  Either way the
+ * caller's memory context and resource owner are restored.
+ */
+static ErrorData *
+in_subtransaction(void (*fn) (RunState *), RunState *rs, bool rollback)
+{
+	MemoryContext oldcontext = CurrentMemoryContext;
+	ResourceOwner oldowner = CurrentResourceOwner;
+	ErrorData  *volatile edata = NULL;
+
+	BeginInternalSubTransaction(NULL);
+	/* BeginInternalSubTransaction switches to the transaction's context */
+	MemoryContextSwitchTo(oldcontext);
+	PG_TRY();
+	{
+		fn(rs);
+		if (rollback)
+			RollbackAndReleaseCurrentSubTransaction();
+		else
+			ReleaseCurrentSubTransaction();
+	}
+	PG_CATCH();
+	{
+		MemoryContextSwitchTo(oldcontext);
+		edata = CopyErrorData();
+		FlushErrorState();
+		RollbackAndReleaseCurrentSubTransaction();
+	}
+	PG_END_TRY();
+	MemoryContextSwitchTo(oldcontext);
+	CurrentResourceOwner = oldowner;
+
+	if (edata && !error_is_migrations_fault(edata))
+	{
+		edata->message = failure_message(rs, edata);
+		ReThrowError(edata);
+	}
+	return edata;
 }
 
 /*
@@ -431,113 +422,68 @@ run_one(RunState *rs)
 	rs->revert ? "down" : m->repeatable ? "repeatable" : "up"};
 	MemoryContext oldcontext;
 	RunResult  *res;
-	instr_time	elapsed;
+	double		duration_ms;
 	MigrateSequences before;
-	MigrateSequences after;
 
-	if (m->repeatable)
+	if (rs->revert)
 		ereport(NOTICE,
-				(errmsg("applying %d/%d: %s repeatable %s",
-						rs->current + 1, rs->n, m->project, m->name)));
+				(errmsg("reverting %d/%d: %s",
+						rs->current + 1, rs->n,
+						migrate_migration_describe(m))));
 	else
 		ereport(NOTICE,
-				(errmsg("%s %d/%d: %s %s %s",
-						rs->revert ? "reverting" : "applying",
-						rs->current + 1, rs->n, m->project, m->version,
-						m->name)));
+				(errmsg("applying %d/%d: %s",
+						rs->current + 1, rs->n,
+						migrate_migration_describe(m))));
 
 	MemoryContextReset(rs->per_migration);
 	oldcontext = MemoryContextSwitchTo(rs->per_migration);
 
 	rs->started_at = GetCurrentTimestamp();
 	INSTR_TIME_SET_CURRENT(rs->start);
-	before = migrate_catalog_sequences();
-	migrate_runner_execute(migrate_catalog_script(m, rs->revert), &label,
-						   get_role_oid(m->registered_by, false));
-	after = migrate_catalog_sequences();
-	if (memcmp(&before, &after, sizeof(before)) != 0)
-	{
-		migrate_catalog_restore_sequences(&before);
-		ereport(ERROR,
-				(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
-				 errmsg("a migration cannot change the migrate catalog"),
-				 errdetail("The migration moved a sequence of schema migrate.")));
-	}
-	INSTR_TIME_SET_CURRENT(elapsed);
-	INSTR_TIME_SUBTRACT(elapsed, rs->start);
-	record(rs, true, NULL, INSTR_TIME_GET_MILLISEC(elapsed));
+	before = migrate_guard_sequences();
+	execute_script(migrate_catalog_script(m, rs->revert), &label,
+				   migrate_registrant_check(m, REGISTRANT_RUN));
+	migrate_guard_check_sequences(&before);
+	duration_ms = elapsed_ms(rs);
+	record(rs, true, NULL, duration_ms);
 
 	MemoryContextSwitchTo(rs->outer);
 	res = palloc0(sizeof(RunResult));
 	res->migration = m;
 	res->action = action_of(rs, m);
 	res->ok = true;
-	res->duration_ms = INSTR_TIME_GET_MILLISEC(elapsed);
+	res->duration_ms = duration_ms;
 	rs->results = lappend(rs->results, res);
 	MemoryContextSwitchTo(oldcontext);
 }
 
-/*
- * run_one_in_subxact
- *		run_one in a subtransaction (atomic => false).  On a failure that is
- *		the migration's own, rolls it back, records it as failed, warns and
- *		sets *failed; any other error propagates.
- */
-static void
-run_one_in_subxact(RunState *rs, bool *failed)
+/* Adds the failed result of migration rs->current, in rs->outer. */
+static RunResult *
+add_failure(RunState *rs, ErrorData *edata)
 {
-	MemoryContext oldcontext = CurrentMemoryContext;
-	ResourceOwner oldowner = CurrentResourceOwner;
+	MemoryContext oldcontext = MemoryContextSwitchTo(rs->outer);
+	RunResult  *res = palloc0(sizeof(RunResult));
 
-	BeginInternalSubTransaction(NULL);
+	res->migration = rs->plan[rs->current];
+	res->action = action_of(rs, res->migration);
+	res->ok = false;
+	res->duration_ms = elapsed_ms(rs);
+	res->message = edata->message;
+	rs->results = lappend(rs->results, res);
 	MemoryContextSwitchTo(oldcontext);
-	PG_TRY();
-	{
-		run_one(rs);
-		ReleaseCurrentSubTransaction();
-		MemoryContextSwitchTo(oldcontext);
-		CurrentResourceOwner = oldowner;
-	}
-	PG_CATCH();
-	{
-		ErrorData  *edata;
-		RunResult  *res;
-		instr_time	elapsed;
-		char	   *message;
+	return res;
+}
 
-		MemoryContextSwitchTo(oldcontext);
-		edata = CopyErrorData();
-		FlushErrorState();
-		RollbackAndReleaseCurrentSubTransaction();
-		MemoryContextSwitchTo(oldcontext);
-		CurrentResourceOwner = oldowner;
-		if (!error_is_migrations_fault(edata))
-		{
-			edata->message = failure_message(rs, edata);
-			ReThrowError(edata);
-		}
+/* Milliseconds since migration rs->current started. */
+static double
+elapsed_ms(RunState *rs)
+{
+	instr_time	elapsed;
 
-		INSTR_TIME_SET_CURRENT(elapsed);
-		INSTR_TIME_SUBTRACT(elapsed, rs->start);
-		res = palloc0(sizeof(RunResult));
-		res->migration = rs->plan[rs->current];
-		res->action = action_of(rs, res->migration);
-		res->ok = false;
-		res->duration_ms = INSTR_TIME_GET_MILLISEC(elapsed);
-		res->message = edata->message;
-		rs->results = lappend(rs->results, res);
-
-		record(rs, false, edata, res->duration_ms);
-		message = failure_message(rs, edata);
-		ereport(WARNING,
-				(errcode(edata->sqlerrcode),
-				 errmsg_internal("%s", message),
-				 edata->detail ? errdetail_internal("%s", edata->detail) : 0,
-				 edata->hint ? errhint("%s", edata->hint) :
-				 errhint("The failure is recorded in migrate.history; later migrations were not attempted.")));
-		*failed = true;
-	}
-	PG_END_TRY();
+	INSTR_TIME_SET_CURRENT(elapsed);
+	INSTR_TIME_SUBTRACT(elapsed, rs->start);
+	return INSTR_TIME_GET_MILLISEC(elapsed);
 }
 
 /* Appends the history row of migration rs->current and sets its state. */
@@ -661,38 +607,32 @@ migrate_runner_baseline(List *plan, int64 run_id)
 /*
  * failure_message
  *		The message of a migration's error as the caller sees it: the
- *		migration named first.  Also adds a hint where the server's own
- *		message would mislead.
+ *		migration named first.  Also adds a hint, chosen by SQLSTATE, where
+ *		the server's own message would mislead.
+ *
+ * Every 42501 inside a migration comes from the registrant's rights or
+ * from the security-restricted operation the script runs in (a role
+ * change, a temporary table or type, a deferred trigger event); the
+ * server's message names neither.
  */
 static char *
 failure_message(RunState *rs, ErrorData *edata)
 {
 	Migration  *m;
-	ScriptLabel label;
 
 	if (rs->current < 0)
 		return edata->message;	/* no migration had started */
 	m = rs->plan[rs->current];
-	label.project = m->project;
-	label.version = m->version;
-	label.name = m->name;
-	label.part = NULL;
 
 	if (edata->sqlerrcode == ERRCODE_INSUFFICIENT_PRIVILEGE &&
 		edata->hint == NULL)
-	{
-		if (strstr(edata->message, "\"role\"") ||
-			strstr(edata->message, "\"session_authorization\""))
-			edata->hint = pstrdup("A migration runs as the role that registered it and cannot change its role.");
-		else if (strstr(edata->message, "deferred trigger"))
-			edata->hint = pstrdup("A migration cannot leave deferred trigger events for the caller's commit: make such constraints IMMEDIATE inside the migration (SET CONSTRAINTS ... IMMEDIATE).");
-		else if (strstr(edata->message, "temporary"))
-			edata->hint = pstrdup("A migration cannot create temporary tables or types; use an ordinary table and drop it before the migration ends.");
-	}
+		edata->hint = pstrdup(_("A migration runs as the role that registered it, in a security-restricted operation: it cannot change its role, create temporary tables or types, or leave deferred trigger events for the commit."));
 
-	return psprintf("%s %s failed: %s",
-					rs->revert ? "reverting migration" : "migration",
-					migrate_script_describe(&label), edata->message);
+	if (rs->revert)
+		return psprintf(_("reverting migration %s failed: %s"),
+						migrate_migration_describe(m), edata->message);
+	return psprintf(_("migration %s failed: %s"),
+					migrate_migration_describe(m), edata->message);
 }
 
 /*

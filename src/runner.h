@@ -1,7 +1,8 @@
 /*-------------------------------------------------------------------------
  *
  * runner.h
- *	  Executing one migration script.
+ *	  Running a plan: each migration's script, statement by statement, with
+ *	  its bookkeeping.
  *
  *-------------------------------------------------------------------------
  */
@@ -21,14 +22,11 @@ typedef struct RunResult
 	char	   *message;		/* the error message, when !ok */
 } RunResult;
 
-extern void migrate_runner_init(void);
+extern bool migrate_runner_in_migration(void);
+extern void migrate_runner_forget(void);
 extern void migrate_runner_check_roles(List *plan);
 extern List *migrate_runner_run(List *plan, bool revert, bool atomic,
 								bool dry_run, int64 run_id);
 extern int	migrate_runner_baseline(List *plan, int64 run_id);
-extern bool migrate_runner_in_migration(void);
-extern void migrate_runner_prevent_reentry(const char *function);
-extern void migrate_runner_execute(const char *script,
-								   const ScriptLabel *label, Oid run_as);
 
 #endif							/* MIGRATE_RUNNER_H */

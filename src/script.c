@@ -53,6 +53,7 @@ typedef struct ScriptErrorArg
 {
 	const char *script;
 	const ScriptLabel *label;
+	const ScriptStatement *statement;	/* being checked, NULL if unknown */
 } ScriptErrorArg;
 
 static void script_error_callback(void *arg);
@@ -60,23 +61,11 @@ static void scan_script(const char *script, uint8 *digest);
 static void hash_token(pg_cryptohash_ctx *ctx, char tokclass,
 					   const char *text, size_t len);
 static List *split_statements(const char *script);
-static void check_statement(ScriptStatement *st, const char *script,
+static void check_statement(const ScriptStatement *st, const char *script,
 							bool transactional);
 static const char *non_transactional_command(Node *stmt);
 static int	byte_to_char_pos(const char *text, int byteoff);
-
-/*
- * migrate_script_describe
- *		The name of a migration for messages: default 003 "create users".
- */
-char *
-migrate_script_describe(const ScriptLabel *label)
-{
-	if (label->version)
-		return psprintf("%s %s \"%s\"", label->project, label->version,
-						label->name);
-	return psprintf("%s repeatable \"%s\"", label->project, label->name);
-}
+static int	char_pos_to_byte(const char *text, int charpos);
 
 /*
  * migrate_script_check
@@ -99,6 +88,7 @@ migrate_script_check(const char *script, bool transactional,
 
 	errarg.script = script;
 	errarg.label = label;
+	errarg.statement = NULL;
 	errcallback.callback = script_error_callback;
 	errcallback.arg = &errarg;
 	errcallback.previous = error_context_stack;
@@ -112,13 +102,16 @@ migrate_script_check(const char *script, bool transactional,
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 				 errmsg("%s script of migration %s is empty",
-						label->part, migrate_script_describe(label)),
+						label->part,
+						migrate_migration_name(label->project, label->version,
+											   label->name)),
 				 errdetail("The script contains no SQL statement, only whitespace, comments or semicolons.")));
 
 	foreach(lc, stmts)
 	{
 		CHECK_FOR_INTERRUPTS();
-		check_statement((ScriptStatement *) lfirst(lc), script, transactional);
+		errarg.statement = (ScriptStatement *) lfirst(lc);
+		check_statement(errarg.statement, script, transactional);
 	}
 
 	error_context_stack = errcallback.previous;
@@ -218,28 +211,67 @@ migrate_script_line_at(const char *text, int charpos)
 }
 
 /*
- * Error context for registration: moves the error position into the
- * script (psql then shows the script line with a caret) and names the
- * script and its line.
+ * Error context for registration: names the script and, if the error has
+ * a position, its line, and moves the position into the statement that
+ * holds it, which becomes the error's internal query (psql then shows
+ * that statement, with a caret under the position, and not the whole
+ * script).
+ *
+ * The statement is known when check_statement refuses it.  A syntax
+ * error comes from the lexer or the grammar before statements are known:
+ * then the statement is taken to run from the semicolon before the
+ * position to the one after it, which is exact unless a semicolon sits
+ * inside a string, a comment or a function body nearby.
  */
 static void
 script_error_callback(void *arg)
 {
 	ScriptErrorArg *ea = (ScriptErrorArg *) arg;
+	const char *script = ea->script;
+	char	   *name = migrate_migration_name(ea->label->project,
+											  ea->label->version,
+											  ea->label->name);
 	int			pos = geterrposition();
+	int			errbyte;
+	int			start;
+	int			end;
 
-	if (pos > 0)
+	if (pos <= 0)
 	{
-		errposition(0);
-		internalerrposition(pos);
-		internalerrquery(ea->script);
-		errcontext("%s script of migration %s, line %d",
-				   ea->label->part, migrate_script_describe(ea->label),
-				   migrate_script_line_at(ea->script, pos));
+		errcontext("%s script of migration %s", ea->label->part, name);
+		return;
+	}
+
+	errbyte = char_pos_to_byte(script, pos);
+	if (ea->statement)
+	{
+		start = ea->statement->offset;
+		end = start + ea->statement->length;
 	}
 	else
-		errcontext("%s script of migration %s",
-				   ea->label->part, migrate_script_describe(ea->label));
+	{
+		int			len = strlen(script);
+
+		for (start = errbyte; start > 0 && script[start - 1] != ';'; start--)
+			;
+		for (end = errbyte; end < len && script[end] != ';'; end++)
+			;
+		if (end < len)
+			end++;				/* the semicolon ends the statement */
+		/* from the statement's first line, without blank lines above */
+		while (start < errbyte && isspace((unsigned char) script[start]))
+			start++;
+		while (start > 0 && script[start - 1] != '\n' &&
+			   script[start - 1] != ';')
+			start--;
+	}
+
+	errposition(0);
+	internalerrposition(pg_mbstrlen_with_len(script + start,
+											 errbyte - start) + 1);
+	internalerrquery(pnstrdup(script + start, end - start));
+	errcontext("%s script of migration %s, line %d",
+			   ea->label->part, name, migrate_script_line_at(script, pos));
 }
 
 /*
@@ -422,7 +454,8 @@ hash_token(pg_cryptohash_ctx *ctx, char tokclass, const char *text,
  * statement would make checking a long script quadratic.
  */
 static void
-check_statement(ScriptStatement *st, const char *script, bool transactional)
+check_statement(const ScriptStatement *st, const char *script,
+				bool transactional)
 {
 	Node	   *stmt = st->parsetree;
 	const char *command;
@@ -557,6 +590,21 @@ non_transactional_command(Node *stmt)
 			break;
 	}
 	return NULL;
+}
+
+/* The byte offset of a 1-based character position in text. */
+static int
+char_pos_to_byte(const char *text, int charpos)
+{
+	const char *p = text;
+	int			chars = 1;
+
+	while (*p && chars < charpos)
+	{
+		p += pg_mblen(p);
+		chars++;
+	}
+	return p - text;
 }
 
 /* 1-based character position of a byte offset, as errposition wants. */

@@ -11,6 +11,8 @@
 #include "nodes/nodes.h"
 #include "nodes/pg_list.h"
 
+#include "migration.h"
+
 /* The checksum algorithm tag that prefixes every checksum we store. */
 #define MIGRATE_CHECKSUM_TAG "v1:"
 
@@ -38,7 +40,6 @@ typedef struct ScriptStatement
 extern char *migrate_script_check(const char *script, bool transactional,
 								  const ScriptLabel *label);
 extern List *migrate_script_statements(const char *script);
-extern char *migrate_script_describe(const ScriptLabel *label);
 extern int	migrate_script_line_at(const char *text, int charpos);
 
 #endif							/* MIGRATE_SCRIPT_H */

@@ -3,46 +3,41 @@
  * sql_api.c
  *	  The SQL-callable functions of schema migrate.
  *
- * Each function checks its arguments, calls into one module and shapes the
- * result; the whole public surface can be read here.  None is STRICT: a
- * NULL where a value is required is 22004, never a silent NULL result.
+ * Each function checks its arguments, calls into the modules that do the
+ * work and shapes the result; the whole public surface can be read here.
+ * None is STRICT: a NULL where a value is required is 22004, never a
+ * silent NULL result.
  *
- * Functions that change the catalog (register, unregister, run, rollback)
- * refuse to run on a standby or in a read-only transaction (25006), refuse
- * to be called from inside a migration, then take the migration lock for
- * the rest of the caller's transaction.  Readers (status,
- * current_version) take no lock and never wait.
+ * Functions that change the catalog (register*, unregister, run,
+ * rollback*, baseline) go through the change protocol of change.c:
+ * migrate_change_begin, the work, migrate_change_end.  Readers (status,
+ * validate, current_version) take no lock and never wait.
  *
  *-------------------------------------------------------------------------
  */
 #include "postgres.h"
 
-#include "access/xlog.h"
 #include "catalog/pg_type.h"
 #include "executor/spi.h"
 #include "fmgr.h"
 #include "funcapi.h"
 #include "miscadmin.h"
-#include "utils/acl.h"
-#include "utils/array.h"
 #include "utils/builtins.h"
-#include "lib/stringinfo.h"
 #include "utils/lsyscache.h"
+#include "utils/memutils.h"
 #include "utils/syscache.h"
 #include "utils/tuplestore.h"
 
 #include "catalog.h"
-#include "lock.h"
+#include "change.h"
 #include "plan.h"
+#include "registration.h"
 #include "runner.h"
 #include "script.h"
 #include "version.h"
 
 /* The longest migration name we accept, in bytes. */
 #define MIGRATE_NAME_MAX_LEN 1024
-
-/* The default project. */
-#define MIGRATE_DEFAULT_PROJECT "default"
 
 PG_FUNCTION_INFO_V1(migrate_register);
 PG_FUNCTION_INFO_V1(migrate_register_repeatable);
@@ -63,19 +58,9 @@ static void null_argument(FunctionCallInfo fcinfo, int argno);
 static void check_project(const char *project);
 static void check_version(const char *version);
 static void check_name(const char *name);
-static List *normalize_requires(ArrayType *requires, const char *project,
-								const char *version);
-static const char *store_registration(Migration *m, const char *function);
-static void check_can_change(const char *function);
-static void begin_change(const char *function, bool wait);
-static void prepare_change(const char *function);
-static void note_if_nothing_due(void);
-static bool project_name_is_valid(const char *project);
-static int	requirement_cmp(const ListCell *a, const ListCell *b);
-static int	migration_version_cmp(const ListCell *a, const ListCell *b);
-static char *join_names(List *names);
-static void check_can_act_as(const Migration *m, const char *what);
-static List *describe_changes(const Migration *old, const Migration *new);
+static text *register_result(RegistrationResult result);
+static void check_target(const char *project, const char *target);
+static void check_transactional(List *plan);
 static void put_problems(ReturnSetInfo *rsinfo, List *problems,
 						 const char *severity, const char *problem);
 static void revert(FunctionCallInfo fcinfo, const char *function,
@@ -95,9 +80,10 @@ migrate_register(PG_FUNCTION_ARGS)
 {
 	Migration  *m = palloc0(sizeof(Migration));
 	ScriptLabel label;
-	const char *result;
+	MigrateChange call;
+	RegistrationResult result;
 
-	check_can_change("migrate.register()");
+	migrate_change_check("migrate.register()");
 	m->version = text_arg(fcinfo, 0);
 	m->name = text_arg(fcinfo, 1);
 	m->up = text_arg(fcinfo, 2);
@@ -110,8 +96,8 @@ migrate_register(PG_FUNCTION_ARGS)
 	check_project(m->project);
 	check_version(m->version);
 	check_name(m->name);
-	m->requires = normalize_requires(PG_GETARG_ARRAYTYPE_P(4), m->project,
-									 m->version);
+	m->requires = migrate_registration_requires(PG_GETARG_ARRAYTYPE_P(4),
+												m->project, m->version);
 	m->registered_by = GetUserNameFromId(GetUserId(), false);
 
 	/* Parse and check the scripts before taking any lock. */
@@ -127,8 +113,10 @@ migrate_register(PG_FUNCTION_ARGS)
 												&label);
 	}
 
-	result = store_registration(m, "migrate.register()");
-	PG_RETURN_TEXT_P(cstring_to_text(result));
+	migrate_change_begin(&call, "migrate.register()", true);
+	result = migrate_registration_store(m);
+	migrate_change_end(&call, result != REGISTRATION_UNCHANGED);
+	PG_RETURN_TEXT_P(register_result(result));
 }
 
 /*
@@ -142,8 +130,10 @@ migrate_register_repeatable(PG_FUNCTION_ARGS)
 {
 	Migration  *m = palloc0(sizeof(Migration));
 	ScriptLabel label;
+	MigrateChange call;
+	RegistrationResult result;
 
-	check_can_change("migrate.register_repeatable()");
+	migrate_change_check("migrate.register_repeatable()");
 	m->repeatable = true;
 	m->name = text_arg(fcinfo, 0);
 	m->up = text_arg(fcinfo, 1);
@@ -159,66 +149,27 @@ migrate_register_repeatable(PG_FUNCTION_ARGS)
 	label.part = "repeatable";
 	m->checksum = migrate_script_check(m->up, true, &label);
 
-	PG_RETURN_TEXT_P(cstring_to_text(store_registration(m,
-														"migrate.register_repeatable()")));
+	migrate_change_begin(&call, "migrate.register_repeatable()", true);
+	result = migrate_registration_store(m);
+	migrate_change_end(&call, result != REGISTRATION_UNCHANGED);
+	PG_RETURN_TEXT_P(register_result(result));
 }
 
-/*
- * store_registration
- *		Inserts or updates the registration m (scripts already checked) and
- *		returns "registered", "unchanged" or "updated".
- */
-static const char *
-store_registration(Migration *m, const char *function)
+/* register()'s result as text. */
+static text *
+register_result(RegistrationResult result)
 {
-	Migration  *old;
-	const char *result;
-	ScriptLabel label = {m->project, m->version, m->name,
-	m->repeatable ? "repeatable" : "up"};
-
-	begin_change(function, true);
-	if (m->repeatable)
-		old = migrate_catalog_get_repeatable(m->project, m->name);
-	else
-		old = migrate_catalog_get(m->project, m->version);
-	if (old == NULL)
+	switch (result)
 	{
-		migrate_catalog_touch();
-		migrate_catalog_insert(m);
-		result = "registered";
+		case REGISTRATION_REGISTERED:
+			return cstring_to_text("registered");
+		case REGISTRATION_UNCHANGED:
+			return cstring_to_text("unchanged");
+		case REGISTRATION_UPDATED:
+			return cstring_to_text("updated");
 	}
-	else
-	{
-		List	   *changes = describe_changes(old, m);
-
-		if (changes == NIL)
-			result = "unchanged";
-		else
-		{
-			check_can_act_as(old, "change");
-			if (!m->repeatable && strcmp(old->state, "applied") == 0 &&
-				strcmp(old->checksum, m->checksum) != 0)
-				ereport(ERROR,
-						(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
-						 errmsg("migration %s is applied and its up script cannot change",
-								migrate_script_describe(&label)),
-						 errdetail("Applied checksum: %s. New checksum: %s.",
-								   old->checksum, m->checksum),
-						 errhint("Write a new migration for the change instead of editing an applied one.")));
-
-			m->id = old->id;
-			label.version = old->version;	/* as stored */
-			migrate_catalog_touch();
-			migrate_catalog_update(m);
-			ereport(NOTICE,
-					(errmsg("migration %s updated: %s changed",
-							migrate_script_describe(&label),
-							join_names(changes))));
-			result = "updated";
-		}
-	}
-	SPI_finish();
-	return result;
+	elog(ERROR, "unexpected registration result %d", (int) result);
+	return NULL;				/* keep the compiler quiet */
 }
 
 /*
@@ -231,43 +182,14 @@ migrate_unregister(PG_FUNCTION_ARGS)
 {
 	char	   *version = text_arg(fcinfo, 0);
 	char	   *project = text_arg(fcinfo, 1);
-	Migration  *m;
-	ScriptLabel label;
-	char	   *required_by;
+	MigrateChange call;
 
 	check_project(project);
 	check_version(version);
 
-	begin_change("migrate.unregister()", true);
-	m = migrate_catalog_get(project, version);
-	if (m == NULL)
-		ereport(ERROR,
-				(errcode(ERRCODE_UNDEFINED_OBJECT),
-				 errmsg("migration %s %s is not registered", project, version)));
-
-	label.project = m->project;
-	label.version = m->version;
-	label.name = m->name;
-	label.part = "up";
-	if (strcmp(m->state, "applied") == 0)
-		ereport(ERROR,
-				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
-				 errmsg("cannot unregister migration %s because it is applied",
-						migrate_script_describe(&label)),
-				 errhint("Revert it first with migrate.rollback().")));
-	check_can_act_as(m, "unregister");
-	if (migrate_catalog_is_required(m, &required_by))
-		ereport(ERROR,
-				(errcode(ERRCODE_DEPENDENT_OBJECTS_STILL_EXIST),
-				 errmsg("cannot unregister migration %s because migration %s requires it",
-						migrate_script_describe(&label), required_by),
-				 errhint("Unregister or change the migrations that require it first.")));
-
-	migrate_catalog_touch();
-	migrate_catalog_delete(m->id);
-	note_if_nothing_due();
-	SPI_finish();
-
+	migrate_change_begin(&call, "migrate.unregister()", true);
+	migrate_registration_remove(project, version);
+	migrate_change_end(&call, true);
 	PG_RETURN_VOID();
 }
 
@@ -285,10 +207,10 @@ migrate_run(PG_FUNCTION_ARGS)
 	bool		atomic = bool_arg(fcinfo, 3);
 	bool		wait = bool_arg(fcinfo, 4);
 	bool		out_of_order = bool_arg(fcinfo, 5);
+	MigrateChange call;
 	List	   *plan;
 	List	   *results = NIL;
 	int64		run_id = 0;
-	ListCell   *lc;
 
 	if (project)
 		check_project(project);
@@ -304,59 +226,63 @@ migrate_run(PG_FUNCTION_ARGS)
 
 	InitMaterializedSRF(fcinfo, 0);
 
-	/*
-	 * The common case, nothing to do, is answered without planning any SQL
-	 * and without keeping the lock: wait for a change in progress to end,
-	 * then look (lock.c, catalog.c).
-	 */
-	prepare_change("migrate.run()");
+	/* The common case, nothing to do, keeps no lock (change.c). */
 	if (target == NULL)
 	{
-		migrate_lock_wait_for_holder(wait);
-		if (!migrate_catalog_anything_due())
-		{
-			SPI_finish();
+		if (!migrate_change_begin_if_due(&call, "migrate.run()", wait))
 			return (Datum) 0;
-		}
 	}
-	migrate_lock_acquire(wait);
-
-	if (target && migrate_catalog_get(project, target) == NULL)
-		ereport(ERROR,
-				(errcode(ERRCODE_UNDEFINED_OBJECT),
-				 errmsg("target migration %s %s is not registered",
-						project, target)));
-
-	/* Someone may have done it while we waited for the lock. */
-	if (target == NULL && !migrate_catalog_anything_due())
-		plan = NIL;
 	else
-		plan = migrate_plan_apply(project, target, out_of_order);
+	{
+		migrate_change_begin(&call, "migrate.run()", wait);
+		check_target(project, target);
+	}
+
+	plan = migrate_plan_apply(project, target, out_of_order);
 	if (plan != NIL)
 	{
-		foreach(lc, plan)
-		{
-			Migration  *m = (Migration *) lfirst(lc);
-			ScriptLabel label = {m->project, m->version, m->name, "up"};
-
-			if (!m->transactional)
-				ereport(ERROR,
-						(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
-						 errmsg("migration %s is not transactional and cannot run inside migrate.run()",
-								migrate_script_describe(&label)),
-						 errdetail("migrate.run() runs in the caller's transaction; this migration must run outside any transaction block."),
-						 errhint("Non-transactional migrations need the migrate.deploy() procedure, which is not built yet; see README.md, \"Limits\".")));
-		}
+		check_transactional(plan);
 		migrate_runner_check_roles(plan);
 		run_id = migrate_catalog_next_run_id();
 		results = migrate_runner_run(plan, false, atomic, dry_run, run_id);
-		if (!dry_run)
-			note_if_nothing_due();
 	}
 
 	return_results(fcinfo, results, run_id);
-	SPI_finish();
+	migrate_change_end(&call, results != NIL && !dry_run);
 	return (Datum) 0;
+}
+
+/*
+ * run() lives in the caller's transaction: it refuses, before anything
+ * runs, a plan with a migration that must run outside any.
+ */
+static void
+check_transactional(List *plan)
+{
+	ListCell   *lc;
+
+	foreach(lc, plan)
+	{
+		Migration  *m = (Migration *) lfirst(lc);
+
+		if (!m->transactional)
+			ereport(ERROR,
+					(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
+					 errmsg("migration %s is not transactional and cannot run inside migrate.run()",
+							migrate_migration_describe(m)),
+					 errdetail("migrate.run() runs in the caller's transaction; this migration must run outside any transaction block.")));
+	}
+}
+
+/* A target migration must be registered. */
+static void
+check_target(const char *project, const char *target)
+{
+	if (migrate_catalog_get(project, target) == NULL)
+		ereport(ERROR,
+				(errcode(ERRCODE_UNDEFINED_OBJECT),
+				 errmsg("target migration %s is not registered",
+						migrate_migration_name(project, target, NULL))));
 }
 
 /*
@@ -425,17 +351,15 @@ static void
 revert(FunctionCallInfo fcinfo, const char *function, const char *project,
 	   int steps, const char *target, bool dry_run, bool wait)
 {
+	MigrateChange call;
 	List	   *plan;
 	List	   *results = NIL;
 	int64		run_id = 0;
 
 	InitMaterializedSRF(fcinfo, 0);
-	begin_change(function, wait);
-	if (target && migrate_catalog_get(project, target) == NULL)
-		ereport(ERROR,
-				(errcode(ERRCODE_UNDEFINED_OBJECT),
-				 errmsg("target migration %s %s is not registered",
-						project, target)));
+	migrate_change_begin(&call, function, wait);
+	if (target)
+		check_target(project, target);
 
 	plan = migrate_plan_revert(project, steps, target);
 	if (plan != NIL)
@@ -445,7 +369,7 @@ revert(FunctionCallInfo fcinfo, const char *function, const char *project,
 		results = migrate_runner_run(plan, true, true, dry_run, run_id);
 	}
 	return_results(fcinfo, results, run_id);
-	SPI_finish();
+	migrate_change_end(&call, results != NIL && !dry_run);
 }
 
 /*
@@ -460,43 +384,17 @@ migrate_baseline(PG_FUNCTION_ARGS)
 {
 	char	   *version = text_arg(fcinfo, 0);
 	char	   *project = text_arg(fcinfo, 1);
-	char	   *highest;
-	List	   *plan = NIL;
-	ListCell   *lc;
+	MigrateChange call;
+	List	   *plan;
 	int			count = 0;
 
 	check_project(project);
 	check_version(version);
-	begin_change("migrate.baseline()", true);
-
-	highest = migrate_catalog_highest_applied(project);
-	if (highest != NULL || migrate_catalog_has_applied(project))
-		ereport(ERROR,
-				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
-				 errmsg("cannot baseline project \"%s\" because it has applied migrations",
-						project),
-				 highest ? errdetail("Its highest applied version is %s.", highest) : 0,
-				 errhint("A baseline adopts a database that migrate has not managed yet.")));
-
-	foreach(lc, migrate_catalog_unapplied())
-	{
-		Migration  *m = (Migration *) lfirst(lc);
-
-		if (!m->repeatable && strcmp(m->project, project) == 0 &&
-			migrate_version_compare(m->version, strlen(m->version),
-									version, strlen(version)) <= 0)
-			plan = lappend(plan, m);
-	}
+	migrate_change_begin(&call, "migrate.baseline()", true);
+	plan = migrate_plan_baseline(project, version);
 	if (plan != NIL)
-	{
-		/* in version order, so rollback() later reverts the highest first */
-		list_sort(plan, migration_version_cmp);
-		migrate_catalog_touch();
-		count = migrate_runner_baseline(plan,
-										migrate_catalog_next_run_id());
-		note_if_nothing_due();
-	}
-	SPI_finish();
+		count = migrate_runner_baseline(plan, migrate_catalog_next_run_id());
+	migrate_change_end(&call, count > 0);
 	PG_RETURN_INT32(count);
 }
 
@@ -506,9 +404,8 @@ migrate_baseline(PG_FUNCTION_ARGS)
  *
  * Finds, without changing anything, what would stop or surprise a run:
  * missing requirements and dependency cycles (error), out-of-order
- * pending migrations (warning), applied migrations whose checksum changed
- * (error), history of unregistered migrations (warning), applied
- * migrations without down and outdated repeatable ones (info).
+ * pending migrations (warning), then what the catalog alone shows
+ * (catalog_report.c).
  */
 Datum
 migrate_validate(PG_FUNCTION_ARGS)
@@ -526,8 +423,9 @@ migrate_validate(PG_FUNCTION_ARGS)
 	put_problems(rsinfo, pa->missing, "error", "missing requirement");
 	put_problems(rsinfo, pa->cycle, "error", "dependency cycle");
 	put_problems(rsinfo, pa->late, "warning", "out of order");
+	if (SPI_finish() != SPI_OK_FINISH)
+		elog(ERROR, "SPI_finish failed");
 	migrate_catalog_validate(project, rsinfo->setResult, rsinfo->setDesc);
-	SPI_finish();
 	return (Datum) 0;
 }
 
@@ -569,10 +467,7 @@ migrate_status(PG_FUNCTION_ARGS)
 	if (project)
 		check_project(project);
 	InitMaterializedSRF(fcinfo, 0);
-	if (SPI_connect() != SPI_OK_CONNECT)
-		elog(ERROR, "SPI_connect failed");
 	migrate_catalog_status(project, rsinfo->setResult, rsinfo->setDesc);
-	SPI_finish();
 	return (Datum) 0;
 }
 
@@ -587,212 +482,10 @@ migrate_current_version(PG_FUNCTION_ARGS)
 	bool		isnull;
 
 	check_project(project);
-	if (SPI_connect() != SPI_OK_CONNECT)
-		elog(ERROR, "SPI_connect failed");
 	result = migrate_catalog_current_version(project, &isnull);
-	SPI_finish();
 	if (isnull)
 		PG_RETURN_NULL();
 	PG_RETURN_DATUM(result);
-}
-
-/*
- * check_can_change
- *		Refuses to change the catalog on a standby, in a read-only
- *		transaction and inside a migration.  Cheap: called first.
- */
-static void
-check_can_change(const char *function)
-{
-	PreventCommandDuringRecovery(function);
-	PreventCommandIfReadOnly(function);
-	migrate_runner_prevent_reentry(function);
-}
-
-/*
- * begin_change
- *		What every function that changes the catalog does before reading
- *		it: check_can_change, connect to SPI, take the migration lock.
- */
-static void
-begin_change(const char *function, bool wait)
-{
-	prepare_change(function);
-	migrate_lock_acquire(wait);
-}
-
-/*
- * note_if_nothing_due
- *		After a change that may have left nothing to apply (run, baseline,
- *		unregister): if so, say it in migrate.generation, where the next
- *		run() calls (and those queued behind this one) read it.
- */
-static void
-note_if_nothing_due(void)
-{
-	if (!migrate_catalog_due_index_has_rows())
-		migrate_catalog_note_nothing_due();
-}
-
-/*
- * begin_change without the lock.
- *
- * What the call allocates from here on (the plan, the results) goes into a
- * child of SPI's procedure context, deleted with it by SPI_finish, whose
- * blocks stay at most 1 MB: a run of thousands of migrations grows it
- * steadily, and AllocSet's default doubling would end in blocks of 8 MB,
- * mostly unused.
- */
-static void
-prepare_change(const char *function)
-{
-	check_can_change(function);
-	if (SPI_connect() != SPI_OK_CONNECT)
-		elog(ERROR, "SPI_connect failed");
-	MemoryContextSwitchTo(AllocSetContextCreate(CurrentMemoryContext,
-												"migrate call",
-												ALLOCSET_DEFAULT_MINSIZE,
-												ALLOCSET_DEFAULT_INITSIZE,
-												1024 * 1024));
-}
-
-/*
- * check_can_act_as
- *		Changing a registration needs the rights to act as its registrant
- *		(membership, as SET ROLE requires).
- */
-static void
-check_can_act_as(const Migration *m, const char *what)
-{
-	Oid			role = get_role_oid(m->registered_by, true);
-	ScriptLabel label = {m->project, m->version, m->name, "up"};
-
-	if (OidIsValid(role) ? is_member_of_role(GetUserId(), role) : superuser())
-		return;
-	ereport(ERROR,
-			(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
-			 errmsg("permission denied to %s migration %s",
-					what, migrate_script_describe(&label)),
-			 errdetail("It was registered by role \"%s\", and role \"%s\" is not a member of it.",
-					   m->registered_by,
-					   GetUserNameFromId(GetUserId(), false))));
-}
-
-/* The names of the fields that differ between two registrations. */
-static List *
-describe_changes(const Migration *old, const Migration *new)
-{
-	List	   *changes = NIL;
-	List	   *oldreq = list_copy(old->requires);
-	List	   *newreq = list_copy(new->requires);
-	ListCell   *a;
-	ListCell   *b;
-	bool		same_requires;
-
-	if (strcmp(old->name, new->name) != 0)
-		changes = lappend(changes, "name");
-	if (strcmp(old->checksum, new->checksum) != 0)
-		changes = lappend(changes, "up");
-	if ((old->down_checksum == NULL) != (new->down_checksum == NULL) ||
-		(old->down_checksum &&
-		 strcmp(old->down_checksum, new->down_checksum) != 0))
-		changes = lappend(changes, "down");
-
-	list_sort(oldreq, requirement_cmp);
-	list_sort(newreq, requirement_cmp);
-	same_requires = list_length(oldreq) == list_length(newreq);
-	forboth(a, oldreq, b, newreq)
-	{
-		if (requirement_cmp(a, b) != 0)
-			same_requires = false;
-	}
-	if (!same_requires)
-		changes = lappend(changes, "requires");
-	if (old->transactional != new->transactional)
-		changes = lappend(changes, "transactional");
-	return changes;
-}
-
-/*
- * normalize_requires
- *		Validates a requires array and returns its entries as
- *		"project:version" strings, without duplicates.
- */
-static List *
-normalize_requires(ArrayType *requires, const char *project,
-				   const char *version)
-{
-	Datum	   *elems;
-	bool	   *nulls;
-	int			n;
-	int			i;
-	List	   *result = NIL;
-
-	deconstruct_array(requires, TEXTOID, -1, false, TYPALIGN_INT,
-					  &elems, &nulls, &n);
-	for (i = 0; i < n; i++)
-	{
-		char	   *entry;
-		char	   *colon;
-		char	   *rproject;
-		char	   *rversion;
-		char	   *normal;
-		ListCell   *lc;
-		bool		dup = false;
-
-		if (nulls[i])
-			ereport(ERROR,
-					(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
-					 errmsg("requires must not contain NULL")));
-		entry = TextDatumGetCString(elems[i]);
-		colon = strchr(entry, ':');
-		if (colon)
-		{
-			rproject = pnstrdup(entry, colon - entry);
-			rversion = colon + 1;
-		}
-		else
-		{
-			rproject = pstrdup(project);
-			rversion = entry;
-		}
-		if (colon && !project_name_is_valid(rproject))
-			ereport(ERROR,
-					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-					 errmsg("invalid requires entry \"%s\"", entry),
-					 errdetail("An entry is \"version\" (same project) or \"project:version\"; \"%s\" is not a valid project name.",
-							   rproject)));
-		if (!migrate_version_is_valid(rversion, strlen(rversion)))
-			ereport(ERROR,
-					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-					 errmsg("invalid requires entry \"%s\"", entry),
-					 errdetail("An entry is \"version\" (same project) or \"project:version\"; \"%s\" is not a valid version.",
-							   rversion)));
-		if (strcmp(rproject, project) == 0 &&
-			migrate_version_compare(rversion, strlen(rversion),
-									version, strlen(version)) == 0)
-			ereport(ERROR,
-					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-					 errmsg("migration %s %s cannot require itself",
-							project, version)));
-
-		normal = psprintf("%s:%s", rproject, rversion);
-		foreach(lc, result)
-		{
-			char	   *other = (char *) lfirst(lc);
-			char	   *oproject;
-			char	   *oversion;
-
-			migrate_plan_split_requirement(other, &oproject, &oversion);
-			if (strcmp(oproject, rproject) == 0 &&
-				migrate_version_compare(oversion, strlen(oversion),
-										rversion, strlen(rversion)) == 0)
-				dup = true;
-		}
-		if (!dup)
-			result = lappend(result, normal);
-	}
-	return result;
 }
 
 /*
@@ -891,80 +584,10 @@ null_argument(FunctionCallInfo fcinfo, int argno)
 					argname ? argname : "?", get_func_name(fn))));
 }
 
-/* Orders Migrations of one project by version. */
-static int
-migration_version_cmp(const ListCell *a, const ListCell *b)
-{
-	const Migration *ma = (const Migration *) lfirst(a);
-	const Migration *mb = (const Migration *) lfirst(b);
-
-	return migrate_version_compare(ma->version, strlen(ma->version),
-								   mb->version, strlen(mb->version));
-}
-
-/*
- * Orders "project:version" requirements by project, then version
- * naturally, so "default:1" and "default:001" compare equal.
- */
-static int
-requirement_cmp(const ListCell *a, const ListCell *b)
-{
-	char	   *aproject;
-	char	   *aversion;
-	char	   *bproject;
-	char	   *bversion;
-	int			c;
-
-	migrate_plan_split_requirement((const char *) lfirst(a),
-								   &aproject, &aversion);
-	migrate_plan_split_requirement((const char *) lfirst(b),
-								   &bproject, &bversion);
-	c = strcmp(aproject, bproject);
-	if (c == 0)
-		c = migrate_version_compare(aversion, strlen(aversion),
-									bversion, strlen(bversion));
-	return c;
-}
-
-/* "a, b and c" */
-static char *
-join_names(List *names)
-{
-	StringInfoData buf;
-	ListCell   *lc;
-
-	initStringInfo(&buf);
-	foreach(lc, names)
-	{
-		if (foreach_current_index(lc) > 0)
-			appendStringInfoString(&buf,
-								   lnext(names, lc) ? ", " : " and ");
-		appendStringInfoString(&buf, (const char *) lfirst(lc));
-	}
-	return buf.data;
-}
-
-/* A project name: [a-z_][a-z0-9_]*, 1 to 63 bytes. */
-static bool
-project_name_is_valid(const char *project)
-{
-	const char *p;
-
-	if (project[0] == '\0' || strlen(project) > NAMEDATALEN - 1)
-		return false;
-	if (!((project[0] >= 'a' && project[0] <= 'z') || project[0] == '_'))
-		return false;
-	for (p = project; *p; p++)
-		if (!((*p >= 'a' && *p <= 'z') || (*p >= '0' && *p <= '9') ||
-			  *p == '_'))
-			return false;
-	return true;
-}
-
 static void
 check_project(const char *project)
 {
-	if (!project_name_is_valid(project))
+	if (!migrate_project_name_is_valid(project))
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 				 errmsg("invalid project name \"%s\"", project),

@@ -12,6 +12,7 @@
 #ifndef MIGRATE_VERSION_H
 #define MIGRATE_VERSION_H
 
+#include "migrate.h"
 #include "version_order.h"
 
 extern void migrate_version_validate(const char *str, size_t len);

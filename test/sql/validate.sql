@@ -127,20 +127,24 @@ SELECT results_eq(
 	  WHERE v.problem <> 'checksum mismatch'
 	  ORDER BY v.project, v.version, v.problem$$,
 	$$VALUES
-	  ('ca', '1', 'error', 'dependency cycle', 'is in a dependency cycle'),
-	  ('cb', '1', 'error', 'dependency cycle', 'is in a dependency cycle'),
-	  ('cyc', '1', 'error', 'dependency cycle', 'is in a dependency cycle'),
-	  ('cyc', '2', 'error', 'dependency cycle', 'is in a dependency cycle'),
+	  ('ca', '1', 'error', 'dependency cycle',
+	   'Migration ca 1 "ca 1" is in a dependency cycle.'),
+	  ('cb', '1', 'error', 'dependency cycle',
+	   'Migration cb 1 "cb 1" is in a dependency cycle.'),
+	  ('cyc', '1', 'error', 'dependency cycle',
+	   'Migration cyc 1 "cyc 1" is in a dependency cycle.'),
+	  ('cyc', '2', 'error', 'dependency cycle',
+	   'Migration cyc 2 "cyc 2" is in a dependency cycle.'),
 	  ('cyc', '3', 'error', 'dependency cycle',
-	   'waits for migrations in a dependency cycle'),
+	   'Migration cyc 3 "cyc 3" waits for migrations in a dependency cycle.'),
 	  ('gone', '1', 'warning', 'unregistered history',
 	   '2 history rows for "gone 1", which is no longer registered'),
 	  ('miss', '1', 'error', 'missing requirement',
-	   'requires other 7, which is not registered'),
+	   'Migration miss 1 "miss 1" requires migration other 7, which is not registered.'),
 	  ('nodown', '1', 'info', 'no down',
 	   '"nodown 1" is applied and has no down script: it cannot be reverted'),
 	  ('ooo', '2', 'warning', 'out of order',
-	   'pending below applied version 3'),
+	   'Migration ooo 2 "ooo 2" is pending below applied version 3.'),
 	  ('rep', NULL, 'info', 'outdated',
 	   'repeatable "rep view" changed since it was applied: run() applies it again')$$,
 	'validate() reports each problem with its severity');
@@ -218,7 +222,7 @@ SELECT results_eq(
 	$$SELECT v.version::text, v.severity, v.problem, v.detail
 	  FROM migrate.validate('needy') AS v WHERE v.project = 'needy'$$,
 	$$VALUES ('1', 'error', 'dependency cycle',
-			  'waits for migrations in a dependency cycle')$$,
+			  'Migration needy 1 "needy 1" waits for migrations in a dependency cycle.')$$,
 	'validate(needy): needy 1 waits for the cycle of cyc');
 
 --

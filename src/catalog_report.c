@@ -1,0 +1,254 @@
+/*-------------------------------------------------------------------------
+ *
+ * catalog_report.c
+ *	  The rows of status(), validate() and current_version().
+ *
+ * These are the readers: each runs one read-only query (a reader's
+ * snapshot, no lock, so they never wait for a run nor make one wait) and
+ * connects to SPI itself.  status() sends its rows straight from the
+ * executor into the function's tuplestore, in the order of the index
+ * migration_status_key; validate() turns its rows into sentences here, so
+ * that they can be translated.
+ *
+ *-------------------------------------------------------------------------
+ */
+#include "postgres.h"
+
+#include "executor/tstoreReceiver.h"
+#include "utils/memutils.h"
+
+#include "catalog_internal.h"
+#include "version.h"
+
+static void connect_spi(void);
+
+/*
+ * migrate_catalog_status
+ *		Puts the rows of migrate.status(project) into tupstore, which has
+ *		the descriptor tupdesc.  NULL project means every project.
+ */
+void
+migrate_catalog_status(const char *project, Tuplestorestate *tupstore,
+					   TupleDesc tupdesc)
+{
+	static SPIPlanPtr plan = NULL;
+	CatalogArgs args = {0};
+	DestReceiver *dest = CreateDestReceiver(DestTuplestore);
+
+	arg_text(&args, project);
+	connect_spi();
+	migrate_catalog_prepare(&plan,
+							"SELECT project, version, name, kind,"
+							" CASE WHEN kind OPERATOR(pg_catalog.=) 'repeatable'"
+							" AND state OPERATOR(pg_catalog.=) 'applied'"
+							" AND applied_checksum OPERATOR(pg_catalog.<>) checksum"
+							" THEN 'outdated' ELSE state END,"
+							" CASE WHEN state OPERATOR(pg_catalog.=) 'applied'"
+							" THEN last_started_at END,"
+							" CASE WHEN state OPERATOR(pg_catalog.=) 'applied'"
+							" THEN last_role::pg_catalog.name COLLATE pg_catalog.\"C\" END,"
+							" CASE WHEN state OPERATOR(pg_catalog.=) 'applied'"
+							" THEN last_duration_ms END,"
+							" down IS NOT NULL, transactional, requires,"
+							" CASE WHEN state OPERATOR(pg_catalog.=) 'failed'"
+							" THEN last_error END"
+							" FROM migrate.migration"
+							" WHERE $1 IS NULL OR project OPERATOR(pg_catalog.=) $1"
+							" ORDER BY project COLLATE pg_catalog.\"C\", kind DESC, version,"
+							" (CASE WHEN kind OPERATOR(pg_catalog.=) 'repeatable'"
+							" THEN name END) COLLATE pg_catalog.\"C\"",
+							&args);
+	SetTuplestoreDestReceiverParams(dest, tupstore, CurrentMemoryContext,
+									false, tupdesc,
+									"catalog query does not match the function's result type");
+	migrate_catalog_exec(plan, &args, CATALOG_READ_ONLY | CATALOG_INDEX_ORDER,
+						 0, dest);
+	dest->rDestroy(dest);
+	SPI_finish();
+}
+
+/* The problems validate() finds in the catalog alone, in report order. */
+enum
+{
+	PROBLEM_CHECKSUM = 1,		/* applied, and its up changed since */
+	PROBLEM_UNREGISTERED,		/* history of an unregistered migration */
+	PROBLEM_NO_DOWN,			/* applied, without down */
+	PROBLEM_OUTDATED			/* repeatable, changed since applied */
+};
+
+/*
+ * migrate_catalog_validate
+ *		Adds to tupstore (the rows of migrate.validate) the problems found
+ *		in the catalog alone: applied migrations whose checksum changed,
+ *		history of migrations that are no longer registered, applied
+ *		migrations without down, and outdated repeatable migrations.
+ */
+void
+migrate_catalog_validate(const char *project, Tuplestorestate *tupstore,
+						 TupleDesc tupdesc)
+{
+	static SPIPlanPtr plan = NULL;
+	CatalogArgs args = {0};
+	MemoryContext rowcontext;
+	MemoryContext oldcontext;
+	uint64		i;
+
+	arg_text(&args, project);
+	connect_spi();
+	migrate_catalog_prepare(&plan,
+							"SELECT project, version, problem, name, applied_checksum,"
+							" checksum, rows FROM ("
+							" SELECT m.project, m.version, 1 AS problem, m.name,"
+							"  m.applied_checksum, m.checksum, NULL::pg_catalog.int8 AS rows"
+							" FROM migrate.migration AS m"
+							" WHERE m.kind OPERATOR(pg_catalog.=) 'versioned'"
+							"  AND m.state OPERATOR(pg_catalog.=) 'applied'"
+							"  AND (m.applied_checksum IS NULL"
+							"   OR m.applied_checksum OPERATOR(pg_catalog.<>) m.checksum)"
+							" UNION ALL"
+							" SELECT e.project, e.version, 2, pg_catalog.max(e.name), NULL,"
+							"  NULL, pg_catalog.count(*)"
+							" FROM migrate.event AS e"
+							" WHERE NOT EXISTS (SELECT FROM migrate.migration AS m"
+							"  WHERE m.project COLLATE pg_catalog.\"C\" OPERATOR(pg_catalog.=) e.project"
+							"  AND CASE WHEN e.version IS NULL"
+							"   THEN m.kind OPERATOR(pg_catalog.=) 'repeatable'"
+							"    AND m.name OPERATOR(pg_catalog.=) e.name"
+							"   ELSE m.kind OPERATOR(pg_catalog.=) 'versioned'"
+							"    AND m.version OPERATOR(migrate.=) e.version END)"
+							" GROUP BY e.project, e.version,"
+							"  CASE WHEN e.version IS NULL THEN e.name END"
+							" UNION ALL"
+							" SELECT m.project, m.version, 3, m.name, NULL, NULL, NULL"
+							" FROM migrate.migration AS m"
+							" WHERE m.kind OPERATOR(pg_catalog.=) 'versioned'"
+							"  AND m.state OPERATOR(pg_catalog.=) 'applied'"
+							"  AND m.down IS NULL"
+							" UNION ALL"
+							" SELECT m.project, NULL, 4, m.name, NULL, NULL, NULL"
+							" FROM migrate.migration AS m"
+							" WHERE m.kind OPERATOR(pg_catalog.=) 'repeatable'"
+							"  AND m.state OPERATOR(pg_catalog.=) 'applied'"
+							"  AND (m.applied_checksum IS NULL"
+							"   OR m.applied_checksum OPERATOR(pg_catalog.<>) m.checksum)"
+							") AS v"
+							" WHERE $1 IS NULL OR v.project OPERATOR(pg_catalog.=) $1"
+							" ORDER BY v.problem, v.project COLLATE pg_catalog.\"C\","
+							" v.version, v.name COLLATE pg_catalog.\"C\"",
+							&args);
+	migrate_catalog_exec(plan, &args, CATALOG_READ_ONLY, 0, NULL);
+
+	rowcontext = AllocSetContextCreate(CurrentMemoryContext,
+									   "migrate validate row",
+									   ALLOCSET_SMALL_SIZES);
+	oldcontext = MemoryContextSwitchTo(rowcontext);
+	for (i = 0; i < SPI_processed; i++)
+	{
+		HeapTuple	row = SPI_tuptable->vals[i];
+		TupleDesc	desc = SPI_tuptable->tupdesc;
+		char	   *rproject = SPI_getvalue(row, desc, 1);
+		char	   *rversion = SPI_getvalue(row, desc, 2);
+		int			problem = atoi(SPI_getvalue(row, desc, 3));
+		char	   *name = SPI_getvalue(row, desc, 4);
+		const char *severity;
+		const char *what;
+		char	   *detail;
+		Datum		values[5];
+		bool		nulls[5] = {false};
+
+		switch (problem)
+		{
+			case PROBLEM_CHECKSUM:
+				severity = "error";
+				what = "checksum mismatch";
+				detail = psprintf(_("applied with checksum %s, registered with checksum %s"),
+								  SPI_getvalue(row, desc, 5),
+								  SPI_getvalue(row, desc, 6));
+				break;
+			case PROBLEM_UNREGISTERED:
+				{
+					int64		count = pg_strtoint64(SPI_getvalue(row, desc, 7));
+
+					severity = "warning";
+					what = "unregistered history";
+					detail = psprintf(dngettext(TEXTDOMAIN,
+												"%lld history row for \"%s\", which is no longer registered",
+												"%lld history rows for \"%s\", which is no longer registered",
+												count),
+									  (long long) count, name);
+				}
+				break;
+			case PROBLEM_NO_DOWN:
+				severity = "info";
+				what = "no down";
+				detail = psprintf(_("\"%s\" is applied and has no down script: it cannot be reverted"),
+								  name);
+				break;
+			case PROBLEM_OUTDATED:
+				severity = "info";
+				what = "outdated";
+				detail = psprintf(_("repeatable \"%s\" changed since it was applied: run() applies it again"),
+								  name);
+				break;
+			default:
+				elog(ERROR, "unexpected validate problem %d", problem);
+		}
+
+		values[0] = CStringGetTextDatum(rproject);
+		if (rversion)
+			values[1] = migrate_version_datum(rversion, strlen(rversion));
+		else
+			nulls[1] = true;
+		values[2] = CStringGetTextDatum(severity);
+		values[3] = CStringGetTextDatum(what);
+		values[4] = CStringGetTextDatum(detail);
+		tuplestore_putvalues(tupstore, tupdesc, values, nulls);
+		MemoryContextReset(rowcontext);
+	}
+	MemoryContextSwitchTo(oldcontext);
+	MemoryContextDelete(rowcontext);
+	SPI_finish();
+}
+
+/*
+ * migrate_catalog_current_version
+ *		The highest applied version of a project, copied out of SPI into
+ *		the caller's context so it survives SPI_finish.
+ */
+Datum
+migrate_catalog_current_version(const char *project, bool *isnull)
+{
+	static SPIPlanPtr plan = NULL;
+	CatalogArgs args = {0};
+	Datum		result = (Datum) 0;
+
+	arg_text(&args, project);
+	connect_spi();
+	migrate_catalog_prepare(&plan,
+							"SELECT version FROM migrate.migration"
+							" WHERE kind OPERATOR(pg_catalog.=) 'versioned'"
+							" AND project COLLATE pg_catalog.\"C\" OPERATOR(pg_catalog.=) $1"
+							" AND state OPERATOR(pg_catalog.=) 'applied'"
+							" ORDER BY version DESC LIMIT 1",
+							&args);
+	migrate_catalog_exec(plan, &args, CATALOG_READ_ONLY, 1, NULL);
+	*isnull = true;
+	if (SPI_processed > 0)
+	{
+		Datum		v = SPI_getbinval(SPI_tuptable->vals[0],
+									  SPI_tuptable->tupdesc, 1, isnull);
+
+		if (!*isnull)
+			result = SPI_datumTransfer(v, false, -1);
+	}
+	SPI_finish();
+	return result;
+}
+
+/* Readers connect to SPI themselves: they take no part in change.c. */
+static void
+connect_spi(void)
+{
+	if (SPI_connect() != SPI_OK_CONNECT)
+		elog(ERROR, "SPI_connect failed");
+}

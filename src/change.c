@@ -1,0 +1,268 @@
+/*-------------------------------------------------------------------------
+ *
+ * change.c
+ *	  The life of every call that changes the catalog.
+ *
+ * register*, unregister, run, rollback* and baseline change the catalog
+ * in the caller's transaction, and each does it in the same steps,
+ * written once here:
+ *
+ *	migrate_change_begin
+ *		1. refuse on a standby or in a read-only transaction (25006), and
+ *		   inside a migration (0A000);
+ *		2. connect to SPI and switch to a memory context of the call's own;
+ *		3. take the migration lock for the rest of the transaction
+ *		   (lock.c), waiting or, with wait false, failing at once (55P03);
+ *		4. under REPEATABLE READ or SERIALIZABLE, refuse a snapshot taken
+ *		   before another caller's change committed (40001).
+ *	the caller reads and writes the catalog (catalog.c), runs migrations
+ *	(runner.c)
+ *	migrate_change_end
+ *		5. if the call changed the catalog: bump the generation (once per
+ *		   transaction) and set nothing_due to whether run() is left with
+ *		   nothing to do;
+ *		6. return to the caller's memory context and finish SPI.
+ *
+ * Invariants:
+ *
+ * - migrate.generation is written here only (through catalog.c), in step
+ *	 5, by the holder of the migration lock.  So a snapshot that does not
+ *	 see the latest generation predates a committed change, which is what
+ *	 step 4 checks.
+ * - nothing_due is true only if, when the last change committed,
+ *	 migration_due_idx had no row that change could see; every change that
+ *	 may have added one resets it in the same transaction.  run() trusts a
+ *	 true nothing_due without looking further (catalog_due.c).
+ * - An error between begin and end leaves nothing to undo here: the abort
+ *	 of the caller's (sub)transaction releases the lock, SPI and the
+ *	 memory, and rolls back whatever step 5 wrote.
+ * - What a (sub)transaction wrote in step 5 is remembered until it ends;
+ *	 if it is rolled back, so is the memory of it.
+ *
+ * Two calls go through the steps differently:
+ *
+ * - run() without a target, which every application instance calls at
+ *	 start, usually with nothing to do: migrate_change_begin_if_due waits
+ *	 for a change in progress to end without keeping the lock (taking it in
+ *	 share mode), and looks; only if something is due does it take the
+ *	 lock, and look again.
+ * - A dry run (and any call that changes nothing) ends with changed
+ *	 false: it leaves the generation alone, so it makes no other caller's
+ *	 snapshot stale.  What a dry run did is rolled back by the runner.
+ *
+ * The deploy procedure (one transaction per migration, the lock held by
+ * the session across them) is meant as a second use of the same steps:
+ * begin once, then steps 5 and 6 at the end of each of its transactions.
+ *
+ *-------------------------------------------------------------------------
+ */
+#include "postgres.h"
+
+#include "access/xact.h"
+#include "access/xlog.h"
+#include "executor/spi.h"
+#include "miscadmin.h"
+#include "tcop/utility.h"
+#include "utils/memutils.h"
+
+#include "catalog.h"
+#include "change.h"
+#include "lock.h"
+#include "runner.h"
+
+/*
+ * The (sub)transaction in which this transaction last wrote
+ * migrate.generation, or InvalidSubTransactionId if it has not (or that
+ * subtransaction was rolled back), and the nothing_due it wrote.
+ */
+static SubTransactionId written_in = InvalidSubTransactionId;
+static bool written_nothing_due;
+
+static void change_xact_callback(XactEvent event, void *arg);
+static void change_subxact_callback(SubXactEvent event,
+									SubTransactionId mySubid,
+									SubTransactionId parentSubid, void *arg);
+static void connect_call(MigrateChange *call, const char *function);
+static void lock_call(bool wait);
+static bool anything_due(void);
+
+/*
+ * migrate_change_init
+ *		Called once from _PG_init.
+ */
+void
+migrate_change_init(void)
+{
+	RegisterXactCallback(change_xact_callback, NULL);
+	RegisterSubXactCallback(change_subxact_callback, NULL);
+}
+
+/* The end of a transaction ends every call in it. */
+static void
+change_xact_callback(XactEvent event, void *arg)
+{
+	switch (event)
+	{
+		case XACT_EVENT_COMMIT:
+		case XACT_EVENT_ABORT:
+		case XACT_EVENT_PARALLEL_COMMIT:
+		case XACT_EVENT_PARALLEL_ABORT:
+		case XACT_EVENT_PREPARE:
+			written_in = InvalidSubTransactionId;
+			/* a safety net: no migration outlives its transaction */
+			migrate_runner_forget();
+			break;
+		default:
+			break;
+	}
+}
+
+static void
+change_subxact_callback(SubXactEvent event, SubTransactionId mySubid,
+						SubTransactionId parentSubid, void *arg)
+{
+	if (written_in != mySubid)
+		return;
+	if (event == SUBXACT_EVENT_COMMIT_SUB)
+		written_in = parentSubid;
+	else if (event == SUBXACT_EVENT_ABORT_SUB)
+		written_in = InvalidSubTransactionId;
+}
+
+/*
+ * migrate_change_check
+ *		Step 1 alone: refuses to change the catalog on a standby, in a
+ *		read-only transaction and inside a migration.  Cheap, so
+ *		register() calls it before parsing its scripts; begin calls it
+ *		again.
+ */
+void
+migrate_change_check(const char *function)
+{
+	PreventCommandDuringRecovery(function);
+	PreventCommandIfReadOnly(function);
+	if (migrate_runner_in_migration())
+		ereport(ERROR,
+				(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
+				 errmsg("%s cannot be called from inside a migration",
+						function),
+				 errdetail("A migration may not register, run or revert migrations.")));
+}
+
+/*
+ * migrate_change_begin
+ *		Steps 1 to 4.  Returns in the call's memory context, a child of
+ *		SPI's procedure context whose blocks stay at most 1 MB (a run of
+ *		thousands of migrations grows it steadily, and AllocSet's doubling
+ *		would end in blocks of 8 MB, mostly unused).  migrate_change_end
+ *		deletes it with everything the call allocated there.
+ */
+void
+migrate_change_begin(MigrateChange *call, const char *function, bool wait)
+{
+	connect_call(call, function);
+	lock_call(wait);
+}
+
+/*
+ * migrate_change_begin_if_due
+ *		migrate_change_begin for run() without a target: if run() has
+ *		certainly nothing to do, ends the call at once and returns false,
+ *		having waited for a change in progress but without keeping the
+ *		lock.  Otherwise returns true, holding the lock.
+ */
+bool
+migrate_change_begin_if_due(MigrateChange *call, const char *function,
+							bool wait)
+{
+	connect_call(call, function);
+	migrate_lock_wait_for_holder(wait);
+	if (anything_due())
+	{
+		lock_call(wait);
+		/* someone may have done it while we waited for the lock */
+		if (anything_due())
+			return true;
+	}
+	migrate_change_end(call, false);
+	return false;
+}
+
+/*
+ * migrate_change_end
+ *		Steps 5 and 6.  changed says whether the call wrote the catalog
+ *		(for a dry run: false, whatever it rolled back).
+ */
+void
+migrate_change_end(MigrateChange *call, bool changed)
+{
+	if (changed)
+	{
+		bool		nothing_due = !migrate_catalog_due_rows();
+
+		if (written_in == InvalidSubTransactionId ||
+			written_nothing_due != nothing_due)
+		{
+			migrate_catalog_write_generation(written_in ==
+											 InvalidSubTransactionId,
+											 nothing_due);
+			written_in = GetCurrentSubTransactionId();
+			written_nothing_due = nothing_due;
+		}
+	}
+	MemoryContextSwitchTo(call->caller);
+	if (SPI_finish() != SPI_OK_FINISH)
+		elog(ERROR, "SPI_finish failed");
+}
+
+/* Steps 1 and 2. */
+static void
+connect_call(MigrateChange *call, const char *function)
+{
+	migrate_change_check(function);
+	call->function = function;
+	call->caller = CurrentMemoryContext;
+	if (SPI_connect() != SPI_OK_CONNECT)
+		elog(ERROR, "SPI_connect failed");
+	MemoryContextSwitchTo(AllocSetContextCreate(CurrentMemoryContext,
+												"migrate call",
+												ALLOCSET_DEFAULT_MINSIZE,
+												ALLOCSET_DEFAULT_INITSIZE,
+												1024 * 1024));
+}
+
+/*
+ * Steps 3 and 4.  The snapshot check compares the generation this
+ * transaction's snapshot sees with the latest committed one: they differ
+ * only if a caller that held the lock before us committed a change after
+ * our snapshot was taken.  Under READ COMMITTED every catalog query takes
+ * a fresh snapshot, so there is nothing to check.
+ */
+static void
+lock_call(bool wait)
+{
+	bool		nothing_due;
+
+	migrate_lock_acquire(wait);
+	if (IsolationUsesXactSnapshot() &&
+		migrate_catalog_read_generation(false, &nothing_due) !=
+		migrate_catalog_read_generation(true, &nothing_due))
+		ereport(ERROR,
+				(errcode(ERRCODE_T_R_SERIALIZATION_FAILURE),
+				 errmsg("could not serialize access to the migration catalog"),
+				 errdetail("Another transaction changed migrations after this transaction took its snapshot."),
+				 errhint("Retry the transaction.")));
+}
+
+/*
+ * Whether run() may have something to do: false if the last change left
+ * nothing due, else what migration_due_idx says (catalog_due.c).
+ */
+static bool
+anything_due(void)
+{
+	bool		nothing_due;
+
+	(void) migrate_catalog_read_generation(false, &nothing_due);
+	return !nothing_due && migrate_catalog_due_rows();
+}

@@ -1,0 +1,28 @@
+/*-------------------------------------------------------------------------
+ *
+ * change.h
+ *	  The life of every call that changes the catalog.
+ *
+ *-------------------------------------------------------------------------
+ */
+#ifndef MIGRATE_CHANGE_H
+#define MIGRATE_CHANGE_H
+
+#include "migration.h"
+
+/* One call that changes the catalog, from begin to end. */
+typedef struct MigrateChange
+{
+	const char *function;		/* "migrate.run()", for messages */
+	MemoryContext caller;		/* the context end returns to */
+} MigrateChange;
+
+extern void migrate_change_init(void);
+extern void migrate_change_check(const char *function);
+extern void migrate_change_begin(MigrateChange *call, const char *function,
+								 bool wait);
+extern bool migrate_change_begin_if_due(MigrateChange *call,
+										const char *function, bool wait);
+extern void migrate_change_end(MigrateChange *call, bool changed);
+
+#endif							/* MIGRATE_CHANGE_H */

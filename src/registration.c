@@ -1,0 +1,239 @@
+/*-------------------------------------------------------------------------
+ *
+ * registration.c
+ *	  The rules of registering and unregistering migrations.
+ *
+ * A registration is identified by (project, version), or (project, name)
+ * for a repeatable migration; versions compare naturally, so "1.0" and
+ * "1.00" are one migration.  Registering again:
+ *
+ * - identical content (the same checksums, name, requirements and
+ *	 transactional flag) changes nothing: "unchanged";
+ * - other content replaces the old ("updated", with a NOTICE of what
+ *	 changed), if the current user may act as the registrant; once a
+ *	 versioned migration is applied its up script can no longer change.
+ *
+ * Unregistering removes a registration that is not applied and that no
+ * other registration requires; its history stays.
+ *
+ * The caller has begun a change (change.c): it holds the migration lock and
+ * is connected to SPI.  The scripts of a new registration are checked
+ * before (script.c), outside the lock.
+ *
+ *-------------------------------------------------------------------------
+ */
+#include "postgres.h"
+
+#include "catalog/pg_type.h"
+#include "utils/array.h"
+#include "utils/builtins.h"
+
+#include "catalog.h"
+#include "registration.h"
+#include "version.h"
+
+static List *changed_fields(const Migration *old, const Migration *new);
+static bool same_requires(List *a, List *b);
+static int	requirement_list_cmp(const ListCell *a, const ListCell *b);
+
+/*
+ * migrate_registration_requires
+ *		Validates the requires argument of a registration of (project,
+ *		version) and returns its entries as "project:version" strings,
+ *		without duplicates.
+ */
+List *
+migrate_registration_requires(ArrayType *requires, const char *project,
+							  const char *version)
+{
+	Datum	   *elems;
+	bool	   *nulls;
+	int			n;
+	int			i;
+	List	   *result = NIL;
+
+	deconstruct_array(requires, TEXTOID, -1, false, TYPALIGN_INT,
+					  &elems, &nulls, &n);
+	for (i = 0; i < n; i++)
+	{
+		char	   *entry;
+		char	   *rproject;
+		char	   *rversion;
+		char	   *normal;
+		ListCell   *lc;
+		bool		dup = false;
+
+		if (nulls[i])
+			ereport(ERROR,
+					(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
+					 errmsg("requires must not contain NULL")));
+		entry = TextDatumGetCString(elems[i]);
+		migrate_requirement_split(entry, project, &rproject, &rversion);
+		if (!migrate_project_name_is_valid(rproject))
+			ereport(ERROR,
+					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+					 errmsg("invalid requires entry \"%s\"", entry),
+					 errdetail("An entry is \"version\" (same project) or \"project:version\"; \"%s\" is not a valid project name.",
+							   rproject)));
+		if (!migrate_version_is_valid(rversion, strlen(rversion)))
+			ereport(ERROR,
+					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+					 errmsg("invalid requires entry \"%s\"", entry),
+					 errdetail("An entry is \"version\" (same project) or \"project:version\"; \"%s\" is not a valid version.",
+							   rversion)));
+
+		normal = psprintf("%s:%s", rproject, rversion);
+		if (migrate_requirement_cmp(normal,
+									psprintf("%s:%s", project, version)) == 0)
+			ereport(ERROR,
+					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+					 errmsg("migration %s cannot require itself",
+							migrate_migration_name(project, version, NULL))));
+		foreach(lc, result)
+		{
+			if (migrate_requirement_cmp((char *) lfirst(lc), normal) == 0)
+				dup = true;
+		}
+		if (!dup)
+			result = lappend(result, normal);
+	}
+	return result;
+}
+
+/*
+ * migrate_registration_store
+ *		Inserts or updates the registration m, whose scripts are checked,
+ *		and says which.
+ */
+RegistrationResult
+migrate_registration_store(Migration *m)
+{
+	Migration  *old;
+	List	   *changes;
+
+	if (m->repeatable)
+		old = migrate_catalog_get_repeatable(m->project, m->name);
+	else
+		old = migrate_catalog_get(m->project, m->version);
+	if (old == NULL)
+	{
+		migrate_catalog_insert(m);
+		return REGISTRATION_REGISTERED;
+	}
+
+	changes = changed_fields(old, m);
+	if (changes == NIL)
+		return REGISTRATION_UNCHANGED;
+
+	(void) migrate_registrant_check(old, REGISTRANT_CHANGE);
+	if (!m->repeatable && strcmp(old->state, "applied") == 0 &&
+		strcmp(old->checksum, m->checksum) != 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+				 errmsg("migration %s is applied and its up script cannot change",
+						migrate_migration_describe(m)),
+				 errdetail("Applied checksum: %s. New checksum: %s.",
+						   old->checksum, m->checksum),
+				 errhint("Write a new migration for the change instead of editing an applied one.")));
+
+	m->id = old->id;
+	/* as stored: "1.0" registered again as "1.00" keeps its spelling */
+	m->version = old->version;
+	migrate_catalog_update(m);
+	ereport(NOTICE,
+			(errmsg("migration %s updated", migrate_migration_describe(m)),
+			 errdetail("Changed: %s.", migrate_join(changes, ", "))));
+	return REGISTRATION_UPDATED;
+}
+
+/*
+ * migrate_registration_remove
+ *		Unregisters the versioned migration (project, version).
+ */
+void
+migrate_registration_remove(const char *project, const char *version)
+{
+	Migration  *m = migrate_catalog_get(project, version);
+	ListCell   *lc;
+
+	if (m == NULL)
+		ereport(ERROR,
+				(errcode(ERRCODE_UNDEFINED_OBJECT),
+				 errmsg("migration %s is not registered",
+						migrate_migration_name(project, version, NULL))));
+	if (strcmp(m->state, "applied") == 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+				 errmsg("cannot unregister migration %s because it is applied",
+						migrate_migration_describe(m)),
+				 errhint("Revert it first with migrate.rollback().")));
+	(void) migrate_registrant_check(m, REGISTRANT_UNREGISTER);
+
+	foreach(lc, migrate_catalog_with_requires(false))
+	{
+		Migration  *other = (Migration *) lfirst(lc);
+
+		if (other->id != m->id &&
+			migrate_migration_requires(other, m->project, m->version))
+			ereport(ERROR,
+					(errcode(ERRCODE_DEPENDENT_OBJECTS_STILL_EXIST),
+					 errmsg("cannot unregister migration %s because migration %s requires it",
+							migrate_migration_describe(m),
+							migrate_migration_describe(other)),
+					 errhint("Unregister or change the migrations that require it first.")));
+	}
+	migrate_catalog_delete(m->id);
+}
+
+/*
+ * The names of the fields that differ between two registrations: the
+ * names of register()'s arguments, so they are listed, not translated.
+ */
+static List *
+changed_fields(const Migration *old, const Migration *new)
+{
+	List	   *changes = NIL;
+
+	if (strcmp(old->name, new->name) != 0)
+		changes = lappend(changes, "name");
+	if (strcmp(old->checksum, new->checksum) != 0)
+		changes = lappend(changes, "up");
+	if ((old->down_checksum == NULL) != (new->down_checksum == NULL) ||
+		(old->down_checksum &&
+		 strcmp(old->down_checksum, new->down_checksum) != 0))
+		changes = lappend(changes, "down");
+	if (!same_requires(old->requires, new->requires))
+		changes = lappend(changes, "requires");
+	if (old->transactional != new->transactional)
+		changes = lappend(changes, "transactional");
+	return changes;
+}
+
+/* Whether two lists of stored requirements name the same migrations. */
+static bool
+same_requires(List *a, List *b)
+{
+	List	   *sa = list_copy(a);
+	List	   *sb = list_copy(b);
+	ListCell   *ca;
+	ListCell   *cb;
+
+	if (list_length(sa) != list_length(sb))
+		return false;
+	list_sort(sa, requirement_list_cmp);
+	list_sort(sb, requirement_list_cmp);
+	forboth(ca, sa, cb, sb)
+	{
+		if (migrate_requirement_cmp((char *) lfirst(ca),
+									(char *) lfirst(cb)) != 0)
+			return false;
+	}
+	return true;
+}
+
+static int
+requirement_list_cmp(const ListCell *a, const ListCell *b)
+{
+	return migrate_requirement_cmp((const char *) lfirst(a),
+								   (const char *) lfirst(b));
+}
