@@ -318,9 +318,11 @@ targets_migrate(Node *parsetree)
 				if (drop->removeType == OBJECT_EVENT_TRIGGER)
 				{
 					foreach(lc, drop->objects)
+					{
 						if (IsA(lfirst(lc), String) &&
 							guard_trigger_name(strVal(lfirst(lc))))
 							return true;
+					}
 				}
 				return false;
 			}

@@ -30,8 +30,8 @@ typedef struct Migration
 	bool		repeatable;
 	char	   *version;		/* as written; NULL for a repeatable one */
 	char	   *name;
-	char	   *up;				/* NULL if loaded without scripts (the lists
-								 * a plan is made of: see
+	char	   *up;				/* NULL if loaded without scripts (the lists a
+								 * plan is made of: see
 								 * migrate_catalog_script) */
 	char	   *down;			/* NULL if it has none, or not loaded */
 	List	   *requires;		/* of char *, each "project:version" */

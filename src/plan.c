@@ -172,8 +172,8 @@ migrate_plan_analyze(const char *project, const char *target)
 	/*
 	 * The graph (nodes, edges, work lists) is scaffolding: it lives in a
 	 * context of its own, deleted before returning, so that a run of
-	 * thousands of migrations keeps only the Migrations and the order.
-	 * What goes into pa is made in the caller's context.
+	 * thousands of migrations keeps only the Migrations and the order. What
+	 * goes into pa is made in the caller's context.
 	 */
 	graph = AllocSetContextCreate(caller, "migrate plan graph",
 								  ALLOCSET_DEFAULT_SIZES);
@@ -309,9 +309,9 @@ migrate_plan_analyze(const char *project, const char *target)
 	binaryheap_free(heap);
 
 	/*
-	 * Whatever still waits is in a cycle, or behind one.  Peel off, again
-	 * and again, the waiting nodes that nothing waiting depends on: those
-	 * are behind a cycle; what remains is on one.
+	 * Whatever still waits is in a cycle, or behind one.  Peel off, again and
+	 * again, the waiting nodes that nothing waiting depends on: those are
+	 * behind a cycle; what remains is on one.
 	 */
 	{
 		bool		changed = true;

@@ -170,6 +170,7 @@ split_statements(const char *script)
 		CHECK_FOR_INTERRUPTS();
 		end = rs->stmt_len > 0 ? start + rs->stmt_len : scriptlen;
 		text = pnstrdup(script + start, end - start);
+
 		scanner = scanner_init(text, &yyextra, &ScanKeywords,
 							   ScanKeywordTokens);
 		(void) core_yylex(&lval, &lloc, scanner);
