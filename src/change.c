@@ -20,7 +20,7 @@
  *	migrate_change_end
  *		5. if the call changed the catalog: bump the generation (once per
  *		   transaction) and set nothing_due to whether run() is left with
- *		   nothing to do;
+ *		   nothing to do (which the caller may know: see ChangeOutcome);
  *		6. return to the caller's memory context and finish SPI.
  *
  * Invariants:
@@ -46,8 +46,8 @@
  *	 for a change in progress to end without keeping the lock (taking it in
  *	 share mode), and looks; only if something is due does it take the
  *	 lock, and look again.
- * - A dry run (and any call that changes nothing) ends with changed
- *	 false: it leaves the generation alone, so it makes no other caller's
+ * - A dry run (and any call that changes nothing) ends with CHANGE_NONE:
+ *	 it leaves the generation alone, so it makes no other caller's
  *	 snapshot stale.  What a dry run did is rolled back by the runner.
  *
  * The deploy procedure (one transaction per migration, the lock held by
@@ -184,21 +184,24 @@ migrate_change_begin_if_due(MigrateChange *call, const char *function,
 		if (anything_due())
 			return true;
 	}
-	migrate_change_end(call, false);
+	migrate_change_end(call, CHANGE_NONE);
 	return false;
 }
 
 /*
  * migrate_change_end
- *		Steps 5 and 6.  changed says whether the call wrote the catalog
- *		(for a dry run: false, whatever it rolled back).
+ *		Steps 5 and 6.  outcome says what the call wrote: nothing (a dry
+ *		run, whatever it rolled back, or an unchanged registration),
+ *		something that certainly left run() work to do (a new registration,
+ *		a revert), or something else, for which the due index is looked at.
  */
 void
-migrate_change_end(MigrateChange *call, bool changed)
+migrate_change_end(MigrateChange *call, ChangeOutcome outcome)
 {
-	if (changed)
+	if (outcome != CHANGE_NONE)
 	{
-		bool		nothing_due = !migrate_catalog_due_rows();
+		bool		nothing_due = outcome == CHANGE_DUE ? false :
+		!migrate_catalog_due_rows();
 
 		if (written_in == InvalidSubTransactionId ||
 			written_nothing_due != nothing_due)

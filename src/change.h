@@ -10,6 +10,14 @@
 
 #include "migration.h"
 
+/* What a call did to the catalog, as migrate_change_end needs to know. */
+typedef enum ChangeOutcome
+{
+	CHANGE_NONE,				/* wrote nothing (or rolled it back) */
+	CHANGE_DUE,					/* wrote, and left run() something to do */
+	CHANGE_WRITTEN				/* wrote; end looks whether anything is due */
+} ChangeOutcome;
+
 /* One call that changes the catalog, from begin to end. */
 typedef struct MigrateChange
 {
@@ -23,6 +31,6 @@ extern void migrate_change_begin(MigrateChange *call, const char *function,
 								 bool wait);
 extern bool migrate_change_begin_if_due(MigrateChange *call,
 										const char *function, bool wait);
-extern void migrate_change_end(MigrateChange *call, bool changed);
+extern void migrate_change_end(MigrateChange *call, ChangeOutcome outcome);
 
 #endif							/* MIGRATE_CHANGE_H */

@@ -58,6 +58,7 @@ static void null_argument(FunctionCallInfo fcinfo, int argno);
 static void check_project(const char *project);
 static void check_version(const char *version);
 static void check_name(const char *name);
+static ChangeOutcome register_outcome(RegistrationResult result);
 static text *register_result(RegistrationResult result);
 static void check_target(const char *project, const char *target);
 static void check_transactional(List *plan);
@@ -115,7 +116,7 @@ migrate_register(PG_FUNCTION_ARGS)
 
 	migrate_change_begin(&call, "migrate.register()", true);
 	result = migrate_registration_store(m);
-	migrate_change_end(&call, result != REGISTRATION_UNCHANGED);
+	migrate_change_end(&call, register_outcome(result));
 	PG_RETURN_TEXT_P(register_result(result));
 }
 
@@ -151,8 +152,27 @@ migrate_register_repeatable(PG_FUNCTION_ARGS)
 
 	migrate_change_begin(&call, "migrate.register_repeatable()", true);
 	result = migrate_registration_store(m);
-	migrate_change_end(&call, result != REGISTRATION_UNCHANGED);
+	migrate_change_end(&call, register_outcome(result));
 	PG_RETURN_TEXT_P(register_result(result));
+}
+
+/*
+ * What a registration did, for migrate_change_end: a new one is pending,
+ * so run() has work; a changed one may be applied and stay so.
+ */
+static ChangeOutcome
+register_outcome(RegistrationResult result)
+{
+	switch (result)
+	{
+		case REGISTRATION_REGISTERED:
+			return CHANGE_DUE;
+		case REGISTRATION_UNCHANGED:
+			return CHANGE_NONE;
+		case REGISTRATION_UPDATED:
+			return CHANGE_WRITTEN;
+	}
+	return CHANGE_WRITTEN;		/* keep the compiler quiet */
 }
 
 /* register()'s result as text. */
@@ -189,7 +209,7 @@ migrate_unregister(PG_FUNCTION_ARGS)
 
 	migrate_change_begin(&call, "migrate.unregister()", true);
 	migrate_registration_remove(project, version);
-	migrate_change_end(&call, true);
+	migrate_change_end(&call, CHANGE_WRITTEN);
 	PG_RETURN_VOID();
 }
 
@@ -248,7 +268,8 @@ migrate_run(PG_FUNCTION_ARGS)
 	}
 
 	return_results(fcinfo, results, run_id);
-	migrate_change_end(&call, results != NIL && !dry_run);
+	migrate_change_end(&call, results == NIL || dry_run ? CHANGE_NONE :
+					   CHANGE_WRITTEN);
 	return (Datum) 0;
 }
 
@@ -369,7 +390,9 @@ revert(FunctionCallInfo fcinfo, const char *function, const char *project,
 		results = migrate_runner_run(plan, true, true, dry_run, run_id);
 	}
 	return_results(fcinfo, results, run_id);
-	migrate_change_end(&call, results != NIL && !dry_run);
+	/* what was reverted is pending again */
+	migrate_change_end(&call, results == NIL || dry_run ? CHANGE_NONE :
+					   CHANGE_DUE);
 }
 
 /*
@@ -394,7 +417,7 @@ migrate_baseline(PG_FUNCTION_ARGS)
 	plan = migrate_plan_baseline(project, version);
 	if (plan != NIL)
 		count = migrate_runner_baseline(plan, migrate_catalog_next_run_id());
-	migrate_change_end(&call, count > 0);
+	migrate_change_end(&call, count > 0 ? CHANGE_WRITTEN : CHANGE_NONE);
 	PG_RETURN_INT32(count);
 }
 
