@@ -67,8 +67,8 @@
 
 #include "catalog.h"
 #include "change.h"
+#include "guard.h"
 #include "lock.h"
-#include "runner.h"
 
 /*
  * The (sub)transaction in which this transaction last wrote
@@ -110,7 +110,7 @@ change_xact_callback(XactEvent event, void *arg)
 		case XACT_EVENT_PREPARE:
 			written_in = InvalidSubTransactionId;
 			/* a safety net: no migration outlives its transaction */
-			migrate_runner_forget();
+			migrate_guard_leave_migration();
 			break;
 		default:
 			break;
@@ -141,7 +141,7 @@ migrate_change_check(const char *function)
 {
 	PreventCommandDuringRecovery(function);
 	PreventCommandIfReadOnly(function);
-	if (migrate_runner_in_migration())
+	if (migrate_guard_in_migration())
 		ereport(ERROR,
 				(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
 				 errmsg("%s cannot be called from inside a migration",

@@ -33,9 +33,12 @@
  *	 catalog, and the sequences are put back, since sequences ignore
  *	 rollbacks.
  *
- * The catalog triggers are ENABLE ALWAYS, so session_replication_role does
- * not switch them off.  What no guard stops: a superuser outside
- * migrations disabling the triggers on purpose.
+ * The runner says when a migration script starts and ends
+ * (migrate_guard_enter_migration, migrate_guard_leave_migration); the
+ * triggers and the hook act only in between.  The catalog triggers are
+ * ENABLE ALWAYS, so session_replication_role does not switch them off.
+ * What no guard stops: a superuser outside migrations disabling the
+ * triggers on purpose.
  *
  *-------------------------------------------------------------------------
  */
@@ -64,12 +67,14 @@
 
 #include "catalog.h"
 #include "guard.h"
-#include "runner.h"
 
 PG_FUNCTION_INFO_V1(migrate_catalog_guard);
 PG_FUNCTION_INFO_V1(migrate_ddl_guard);
 
 static ProcessUtility_hook_type prev_ProcessUtility = NULL;
+
+/* True while the runner runs a migration script in this backend. */
+static bool in_migration = false;
 
 /* What the event trigger looks for among the objects a command touched. */
 #define GUARD_QUAL \
@@ -110,7 +115,7 @@ migrate_catalog_guard(PG_FUNCTION_ARGS)
 		elog(ERROR, "migrate_catalog_guard: not called by trigger manager");
 	table = RelationGetRelationName(trigdata->tg_relation);
 
-	if (migrate_runner_in_migration())
+	if (migrate_guard_in_migration())
 		ereport(ERROR,
 				(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
 				 errmsg("a migration cannot change the migrate catalog"),
@@ -145,7 +150,7 @@ migrate_ddl_guard(PG_FUNCTION_ARGS)
 
 	if (!CALLED_AS_EVENT_TRIGGER(fcinfo))
 		elog(ERROR, "migrate_ddl_guard: not called by event trigger manager");
-	if (!migrate_runner_in_migration())
+	if (!migrate_guard_in_migration())
 		PG_RETURN_VOID();
 
 	/* Planned once per backend: this runs after every DDL of a migration. */
@@ -404,7 +409,7 @@ guard_utility(PlannedStmt *pstmt, const char *queryString,
 			  ParamListInfo params, QueryEnvironment *queryEnv,
 			  DestReceiver *dest, QueryCompletion *qc)
 {
-	if (migrate_runner_in_migration() && targets_migrate(pstmt->utilityStmt))
+	if (migrate_guard_in_migration() && targets_migrate(pstmt->utilityStmt))
 		refuse(CreateCommandTag(pstmt->utilityStmt));
 
 	if (prev_ProcessUtility)
@@ -413,6 +418,34 @@ guard_utility(PlannedStmt *pstmt, const char *queryString,
 	else
 		standard_ProcessUtility(pstmt, queryString, readOnlyTree, context,
 								params, queryEnv, dest, qc);
+}
+
+/*
+ * migrate_guard_enter_migration, migrate_guard_leave_migration
+ *		The runner's brackets around a migration script: the guards act
+ *		only between them.  The end of a transaction leaves too (change.c),
+ *		whatever happened.
+ */
+void
+migrate_guard_enter_migration(void)
+{
+	in_migration = true;
+}
+
+void
+migrate_guard_leave_migration(void)
+{
+	in_migration = false;
+}
+
+/*
+ * migrate_guard_in_migration
+ *		Whether a migration script runs in this backend now.
+ */
+bool
+migrate_guard_in_migration(void)
+{
+	return in_migration;
 }
 
 /*

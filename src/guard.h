@@ -18,6 +18,9 @@ typedef struct MigrateSequences
 } MigrateSequences;
 
 extern void migrate_guard_init(void);
+extern void migrate_guard_enter_migration(void);
+extern void migrate_guard_leave_migration(void);
+extern bool migrate_guard_in_migration(void);
 extern MigrateSequences migrate_guard_sequences(void);
 extern void migrate_guard_check_sequences(const MigrateSequences *before);
 

@@ -22,8 +22,9 @@
  *	 the next migration and the caller start from the caller's settings;
  * - an error context names the migration, the statement number and its
  *	 line, and pg_stat_activity.query shows the statement being run;
- * - the guards (guard.c) refuse changes to migrate's own objects, and the
- *	 change protocol (change.c) refuses calls that change the catalog.
+ * - the guards (guard.c), told that a migration runs, refuse changes to
+ *	 migrate's own objects, and the change protocol (change.c) refuses
+ *	 calls that change the catalog.
  *
  * After each script the migration's history row and state are recorded
  * (catalog.c) and NOTIFY migrate is queued.  How failures end depends on
@@ -58,9 +59,6 @@
 #include "guard.h"
 #include "runner.h"
 
-/* True while a migration script runs in this backend. */
-static bool in_migration = false;
-
 typedef struct RunnerErrorArg
 {
 	const ScriptLabel *label;
@@ -72,27 +70,6 @@ static void runner_error_callback(void *arg);
 static void execute_script(const char *script, const ScriptLabel *label,
 						   Oid run_as);
 static void execute_statement(const char *sql);
-
-/*
- * migrate_runner_in_migration
- *		Whether a migration script is running in this backend now.
- */
-bool
-migrate_runner_in_migration(void)
-{
-	return in_migration;
-}
-
-/*
- * migrate_runner_forget
- *		Called at the end of every transaction (change.c): whatever
- *		happened, no migration runs any more.
- */
-void
-migrate_runner_forget(void)
-{
-	in_migration = false;
-}
 
 /*
  * execute_script
@@ -123,7 +100,7 @@ execute_script(const char *script, const ScriptLabel *label, Oid run_as)
 
 	PG_TRY();
 	{
-		in_migration = true;
+		migrate_guard_enter_migration();
 		stmts = migrate_script_statements(script);
 		nstmts = list_length(stmts);
 
@@ -161,11 +138,11 @@ execute_script(const char *script, const ScriptLabel *label, Oid run_as)
 		error_context_stack = errcallback.previous;
 		AtEOXact_GUC(false, nestlevel);
 		SetUserIdAndSecContext(save_userid, save_sec_context);
-		in_migration = false;
+		migrate_guard_leave_migration();
 	}
 	PG_CATCH();
 	{
-		in_migration = false;
+		migrate_guard_leave_migration();
 		pgstat_report_activity(STATE_RUNNING, debug_query_string);
 		PG_RE_THROW();
 	}

@@ -22,8 +22,6 @@ typedef struct RunResult
 	char	   *message;		/* the error message, when !ok */
 } RunResult;
 
-extern bool migrate_runner_in_migration(void);
-extern void migrate_runner_forget(void);
 extern void migrate_runner_check_roles(List *plan);
 extern List *migrate_runner_run(List *plan, bool revert, bool atomic,
 								bool dry_run, int64 run_id);
