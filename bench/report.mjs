@@ -141,6 +141,7 @@ function commandTable(section, labels) {
 
 const LABEL = {
 	raw1: "raw SQL, `psql -1 -f` (the floor)",
+	raw1m: "raw SQL as one message (`psql -c`, the floor: no client round trips, no bookkeeping)",
 	rawf: "raw SQL, `psql -f` (a transaction per statement)",
 	plr: "PL/pgSQL runner, `plr.run()`",
 	mrun: "**migrate.run()**, pre-registered",
@@ -153,7 +154,7 @@ const LABEL = {
 	mbundle: "migrate: the whole bundle again (register x N unchanged + run), `psql -1 -f`",
 };
 const PEERS = ["sqitch", "dbmate", "npm"];
-const APPLY = ["raw1", "rawf", "plr", "mrun", "me2e1", "me2ef", "sqitch", "dbmate", "npm"];
+const APPLY = ["raw1", "raw1m", "rawf", "plr", "mrun", "me2e1", "me2ef", "sqitch", "dbmate", "npm"];
 
 const targets = [];
 function target(text, measured, pass, where) {
@@ -190,6 +191,46 @@ for (const n of ns) {
 	s1p();
 }
 
+// Per-migration cost: median wall time at N over N.  Its growth from a
+// smaller N to the largest compares medians (runs at different N are in
+// different rounds, so there is no pairing).  The smaller N is the
+// smallest above 10 that is not the largest (fixed costs, psql and the
+// connection, dominate N = 10), else the smallest: 100 for N = 10, 100,
+// 1000; 10 for the quick run's 10, 50.
+const nBig = ns[ns.length - 1];
+const nSmall = ns.find((n) => n > 10 && n < nBig) ?? ns.find((n) => n < nBig);
+function perMigration(c, n) {
+	const s = stats(sel("apply", "wall", c, n));
+	return { ...s, median: s.median / n };
+}
+function growth(c) {
+	const big = perMigration(c, nBig);
+	const small = perMigration(c, nSmall);
+	return { x: big.median / small.median, failed: big.failed || small.failed, n: Math.min(big.n, small.n) };
+}
+const growthCell = (g) => g.failed ? "FAIL" : g.n ? fmtRatio(g.x) : "-";
+if (ns.length) {
+	s1p("### Per migration");
+	s1p();
+	s1p(`Median wall time over N, in ms per migration; the last column is that cost at N = ${nBig} over the cost at N = ${nSmall} ` +
+		"(medians, not paired: the two N run in different rounds). Fixed costs (process start, connection) are spread over N, " +
+		"so the cost per migration falls as N grows unless the work per migration grows.");
+	s1p();
+	const growthCol = nSmall !== undefined ? ` N = ${nBig} / N = ${nSmall} |` : "";
+	s1p(`| contender | ${ns.map((n) => `N = ${n}`).join(" | ")} |${growthCol}`);
+	s1p(`|---|${ns.map(() => "---|").join("")}${growthCol ? "---|" : ""}`);
+	for (const c of APPLY) {
+		if (!sel("apply", "wall", c).length)
+			continue;
+		const cells = ns.map((n) => {
+			const s = perMigration(c, n);
+			return s.failed ? "FAIL" : s.n ? num(s.median * 1000, 2) : "-";
+		});
+		s1p(`| ${LABEL[c]} | ${cells.join(" | ")} |${growthCol ? ` ${growthCell(growth(c))} |` : ""}`);
+	}
+	s1p();
+}
+
 function applyRatio(a, b, n) {
 	return pairedRatio(sel("apply", "wall", a, n), sel("apply", "wall", b, n));
 }
@@ -198,6 +239,17 @@ for (const n of ns.filter((n) => quick || n >= 100)) {
 	const r = applyRatio("mrun", "raw1", n);
 	target(`migrate.run() applying N=${n}: at most 1.05x raw \`psql -1 -f\``,
 		ratioCell(r), !r.failed && r.median <= 1.05, "1");
+}
+if (ns.length && sel("apply", "wall", "raw1m", nBig).length) {
+	const r = applyRatio("mrun", "raw1m", nBig);
+	target(`migrate.run() applying N=${nBig}: at most 1.05x raw SQL as one message`,
+		ratioCell(r), !r.failed && r.median <= 1.05, "1");
+}
+if (nSmall !== undefined) {
+	const gm = growth("mrun");
+	const gr = growth("raw1m");
+	target(`migrate.run() per-migration cost at N=${nBig} within 5% of N=${nSmall}`,
+		`${growthCell(gm)} (raw SQL as one message: ${growthCell(gr)})`, !gm.failed && gm.n > 0 && gm.x <= 1.05, "1");
 }
 for (const n of ns.filter((n) => quick || n >= 100)) {
 	const r = applyRatio("mrun", "plr", n);

@@ -189,10 +189,17 @@ meta() { printf '%s\t%s\n' "$1" "$2" >>"$WORK/meta.tsv"; }
 # abbreviated, for the report.  One per section and contender.
 show_command()
 {
-	local section="$1" contender="$2" text
+	local section="$1" contender="$2"
 	shift 2
+	show_text "$section" "$contender" "$(shell_words "$@")"
+}
+
+# show_text SECTION CONTENDER TEXT: show_command for a command line written
+# out by hand (one whose arguments are too long to show as they are)
+show_text()
+{
+	local section="$1" contender="$2" text="$3"
 	grep -q "^$section	$contender	" "$WORK/commands.tsv" 2>/dev/null && return 0
-	text=$(shell_words "$@")
 	text=${text//"$WORK"/'$WORK'}
 	text=${text//"$BENCH"/bench}
 	text=${text//"$PG_BINDIR"/'$PG_BINDIR'}
@@ -260,10 +267,10 @@ check_apply() # check_apply DB N -> 0 if exactly N of each
 # The contenders of section 1.  contender_cmd ID DB N fills CMD (an array)
 # with the command that applies the pending migrations of database DB.
 ###########################################################################
-CONTENDERS=(raw1 rawf plr mrun me2e1 me2ef sqitch dbmate npm)
+CONTENDERS=(raw1 raw1m rawf plr mrun me2e1 me2ef sqitch dbmate npm)
 # the template database each one's fresh databases come from
 declare -A TEMPLATE=(
-	[raw1]=tpl_raw [rawf]=tpl_raw [plr]=tpl_plr [mrun]=tpl_migrate
+	[raw1]=tpl_raw [raw1m]=tpl_raw [rawf]=tpl_raw [plr]=tpl_plr [mrun]=tpl_migrate
 	[me2e1]=tpl_migrate [me2ef]=tpl_migrate [sqitch]=tpl_sqitch
 	[dbmate]=tpl_dbmate [npm]=tpl_npm
 )
@@ -271,11 +278,22 @@ declare -A TEMPLATE=(
 dbmate_url() { printf 'postgres://postgres@:%s/%s?socket=%s&sslmode=disable' "$PGPORT" "$1" "$PGHOST"; }
 npm_url() { printf 'postgres://postgres@/%s?host=%s&port=%s' "$1" "$PGHOST" "$PGPORT"; }
 
+# raw1m sends the whole of raw.sql as one argument, one simple-query
+# message (one implicit transaction); CMD_SHOW is then the command line
+# for the report, with the file named instead of its text.  Linux limits
+# one argument to 131,072 bytes (MAX_ARG_STRLEN): section_apply checks
+# RAW1M_MAX_BYTES before anything runs.
+RAW1M_MAX_BYTES=131000
+CMD_SHOW=""
+
 contender_cmd()
 {
 	local id="$1" db="$2" dir="$WORK/apply/$3"
+	CMD_SHOW=""
 	case "$id" in
 		raw1) CMD=("$PSQL" -X -q -1 -v ON_ERROR_STOP=1 -d "$db" -f "$dir/raw.sql") ;;
+		raw1m) CMD=("$PSQL" -X -q -v ON_ERROR_STOP=1 -d "$db" -c "$(<"$dir/raw.sql")")
+			CMD_SHOW="$(shell_words "${CMD[@]:0:${#CMD[@]}-1}")\"\$(cat $dir/raw.sql)\"" ;;
 		rawf) CMD=("$PSQL" -X -q -v ON_ERROR_STOP=1 -d "$db" -f "$dir/raw.sql") ;;
 		plr) CMD=("$PSQL" -X -q -v ON_ERROR_STOP=1 -d "$db" -c 'SELECT plr.run()') ;;
 		mrun) CMD=("$PSQL" -X -q -v ON_ERROR_STOP=1 -d "$db" -c 'SELECT * FROM migrate.run()') ;;
@@ -334,13 +352,22 @@ set_sqitch_client()
 ###########################################################################
 section_apply()
 {
-	local n i r rounds c db order k
+	local n i r rounds c db order k size
 	load_note apply
 	step "1. apply N pending migrations: N = ${APPLY_NS[*]}"
 	for i in "${!APPLY_NS[@]}"; do
 		n=${APPLY_NS[$i]}
 		node "$BENCH/gen.mjs" apply "$WORK/apply/$n" "$n"
 		set_sqitch_client "$WORK/apply/$n/sqitch"
+		# raw1m passes raw.sql as one argument of psql -c
+		size=$(stat -c %s "$WORK/apply/$n/raw.sql")
+		if ((size > RAW1M_MAX_BYTES)); then
+			echo "bench: N=$n: raw.sql is $size bytes, more than $RAW1M_MAX_BYTES;" \
+				"contender raw1m passes it as one argument (psql -c), and Linux" \
+				"takes at most 131,072 bytes in one argument. Choose a smaller N" \
+				"(APPLY_NS in bench/run.sh)." >&2
+			exit 1
+		fi
 	done
 
 	# Every database of the section, before any timing.
@@ -372,7 +399,11 @@ section_apply()
 			for c in "${order[@]}"; do
 				db="a_${c}_${n}_$r"
 				contender_cmd "$c" "$db" "$n"
-				show_command apply "$c" "${CMD[@]}"
+				if [[ -n "$CMD_SHOW" ]]; then
+					show_text apply "$c" "$CMD_SHOW"
+				else
+					show_command apply "$c" "${CMD[@]}"
+				fi
 				checkpoint
 				timed "$WORK/logs/apply_${c}_${n}_$r.log" "${CMD[@]}"
 				if ((RC == 0)) && check_apply "$db" "$n"; then
