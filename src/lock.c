@@ -25,6 +25,7 @@
 
 #include "compat.h"
 #include "lock.h"
+#include "migrate.h"
 
 static void lock_not_available(const LOCKTAG *tag) pg_attribute_noreturn();
 static int	lock_holder_pid(const LOCKTAG *tag);

@@ -125,7 +125,8 @@ execute_script(const char *script, const ScriptLabel *label, Oid run_as)
 			errarg.line = st->line;
 			/* pg_stat_activity keeps track_activity_query_size bytes */
 			activity = psprintf("/* migrate: %s of %s, statement %d of %d */ %.*s",
-								label->part, name, errarg.stmtno, nstmts,
+								migrate_script_part_name(label->part), name,
+								errarg.stmtno, nstmts,
 								pg_mbcliplen(sql, st->length,
 											 pgstat_track_activity_query_size),
 								sql);
@@ -183,12 +184,25 @@ static void
 runner_error_callback(void *arg)
 {
 	RunnerErrorArg *ea = (RunnerErrorArg *) arg;
+	char	   *name = migrate_migration_name(ea->label->project,
+											  ea->label->version,
+											  ea->label->name);
 
-	errcontext("statement %d of %s script of migration %s, line %d",
-			   ea->stmtno, ea->label->part,
-			   migrate_migration_name(ea->label->project, ea->label->version,
-									  ea->label->name),
-			   ea->line);
+	switch (ea->label->part)
+	{
+		case SCRIPT_UP:
+			errcontext("statement %d of up script of migration %s, line %d",
+					   ea->stmtno, name, ea->line);
+			break;
+		case SCRIPT_DOWN:
+			errcontext("statement %d of down script of migration %s, line %d",
+					   ea->stmtno, name, ea->line);
+			break;
+		case SCRIPT_REPEATABLE:
+			errcontext("statement %d of repeatable script of migration %s, line %d",
+					   ea->stmtno, name, ea->line);
+			break;
+	}
 }
 
 /*
@@ -396,7 +410,7 @@ run_one(RunState *rs)
 {
 	Migration  *m = rs->plan[rs->current];
 	ScriptLabel label = {m->project, m->version, m->name,
-	rs->revert ? "down" : m->repeatable ? "repeatable" : "up"};
+	rs->revert ? SCRIPT_DOWN : m->repeatable ? SCRIPT_REPEATABLE : SCRIPT_UP};
 	MemoryContext oldcontext;
 	RunResult  *res;
 	double		duration_ms;

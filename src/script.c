@@ -57,6 +57,7 @@ typedef struct ScriptErrorArg
 } ScriptErrorArg;
 
 static void script_error_callback(void *arg);
+static void script_errcontext(ScriptPart part, const char *name, int line);
 static void scan_script(const char *script, uint8 *digest);
 static void hash_token(pg_cryptohash_ctx *ctx, char tokclass,
 					   const char *text, size_t len);
@@ -101,8 +102,15 @@ migrate_script_check(const char *script, bool transactional,
 	if (stmts == NIL)
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-				 errmsg("%s script of migration %s is empty",
-						label->part,
+				 label->part == SCRIPT_UP ?
+				 errmsg("up script of migration %s is empty",
+						migrate_migration_name(label->project, label->version,
+											   label->name)) :
+				 label->part == SCRIPT_DOWN ?
+				 errmsg("down script of migration %s is empty",
+						migrate_migration_name(label->project, label->version,
+											   label->name)) :
+				 errmsg("repeatable script of migration %s is empty",
 						migrate_migration_name(label->project, label->version,
 											   label->name)),
 				 errdetail("The script contains no SQL statement, only whitespace, comments or semicolons.")));
@@ -239,7 +247,7 @@ script_error_callback(void *arg)
 
 	if (pos <= 0)
 	{
-		errcontext("%s script of migration %s", ea->label->part, name);
+		script_errcontext(ea->label->part, name, 0);
 		return;
 	}
 
@@ -271,8 +279,61 @@ script_error_callback(void *arg)
 	internalerrposition(pg_mbstrlen_with_len(script + start,
 											 errbyte - start) + 1);
 	internalerrquery(pnstrdup(script + start, end - start));
-	errcontext("%s script of migration %s, line %d",
-			   ea->label->part, name, migrate_script_line_at(script, pos));
+	script_errcontext(ea->label->part, name,
+					  migrate_script_line_at(script, pos));
+}
+
+/*
+ * script_errcontext
+ *		The context line of an error in a script: which script of which
+ *		migration and, if line > 0, its line.  One whole sentence per part,
+ *		for translators.
+ */
+static void
+script_errcontext(ScriptPart part, const char *name, int line)
+{
+	switch (part)
+	{
+		case SCRIPT_UP:
+			if (line > 0)
+				errcontext("up script of migration %s, line %d", name, line);
+			else
+				errcontext("up script of migration %s", name);
+			break;
+		case SCRIPT_DOWN:
+			if (line > 0)
+				errcontext("down script of migration %s, line %d", name, line);
+			else
+				errcontext("down script of migration %s", name);
+			break;
+		case SCRIPT_REPEATABLE:
+			if (line > 0)
+				errcontext("repeatable script of migration %s, line %d",
+						   name, line);
+			else
+				errcontext("repeatable script of migration %s", name);
+			break;
+	}
+}
+
+/*
+ * migrate_script_part_name
+ *		"up", "down" or "repeatable": the name of the argument a script was
+ *		registered with, for pg_stat_activity (not for messages).
+ */
+const char *
+migrate_script_part_name(ScriptPart part)
+{
+	switch (part)
+	{
+		case SCRIPT_UP:
+			return "up";
+		case SCRIPT_DOWN:
+			return "down";
+		case SCRIPT_REPEATABLE:
+			return "repeatable";
+	}
+	return "?";
 }
 
 /*

@@ -16,16 +16,24 @@
 /* The checksum algorithm tag that prefixes every checksum we store. */
 #define MIGRATE_CHECKSUM_TAG "v1:"
 
+/* Which of a migration's scripts. */
+typedef enum ScriptPart
+{
+	SCRIPT_UP,
+	SCRIPT_DOWN,
+	SCRIPT_REPEATABLE			/* the one script of a repeatable migration */
+} ScriptPart;
+
 /*
  * Which script of which migration, for messages.  version is NULL for a
- * repeatable migration; part is "up", "down" or "repeatable".
+ * repeatable migration.
  */
 typedef struct ScriptLabel
 {
 	const char *project;
 	const char *version;
 	const char *name;
-	const char *part;
+	ScriptPart	part;
 } ScriptLabel;
 
 /* One top-level statement of a script, as the parser split it. */
@@ -41,5 +49,6 @@ extern char *migrate_script_check(const char *script, bool transactional,
 								  const ScriptLabel *label);
 extern List *migrate_script_statements(const char *script);
 extern int	migrate_script_line_at(const char *text, int charpos);
+extern const char *migrate_script_part_name(ScriptPart part);
 
 #endif							/* MIGRATE_SCRIPT_H */

@@ -105,11 +105,11 @@ migrate_register(PG_FUNCTION_ARGS)
 	label.project = m->project;
 	label.version = m->version;
 	label.name = m->name;
-	label.part = "up";
+	label.part = SCRIPT_UP;
 	m->checksum = migrate_script_check(m->up, m->transactional, &label);
 	if (m->down)
 	{
-		label.part = "down";
+		label.part = SCRIPT_DOWN;
 		m->down_checksum = migrate_script_check(m->down, m->transactional,
 												&label);
 	}
@@ -147,7 +147,7 @@ migrate_register_repeatable(PG_FUNCTION_ARGS)
 	label.project = m->project;
 	label.version = NULL;
 	label.name = m->name;
-	label.part = "repeatable";
+	label.part = SCRIPT_REPEATABLE;
 	m->checksum = migrate_script_check(m->up, true, &label);
 
 	migrate_change_begin(&call, "migrate.register_repeatable()", true);
