@@ -67,13 +67,27 @@ migrate_catalog_status(const char *project, Tuplestorestate *tupstore,
 	SPI_finish();
 }
 
-/* The problems validate() finds in the catalog alone, in report order. */
+/*
+ * The problems validate() finds in the catalog alone, in report order
+ * (the query's problem column), with their severity and name.
+ */
 enum
 {
 	PROBLEM_CHECKSUM = 1,		/* applied, and its up changed since */
 	PROBLEM_UNREGISTERED,		/* history of an unregistered migration */
 	PROBLEM_NO_DOWN,			/* applied, without down */
 	PROBLEM_OUTDATED			/* repeatable, changed since applied */
+};
+
+static const struct
+{
+	const char *severity;
+	const char *problem;
+}			catalog_problems[] = {
+	[PROBLEM_CHECKSUM] = {"error", "checksum mismatch"},
+	[PROBLEM_UNREGISTERED] = {"warning", "unregistered history"},
+	[PROBLEM_NO_DOWN] = {"info", "no down"},
+	[PROBLEM_OUTDATED] = {"info", "outdated"}
 };
 
 /*
@@ -150,57 +164,40 @@ migrate_catalog_validate(const char *project, Tuplestorestate *tupstore,
 		char	   *rversion = SPI_getvalue(row, desc, 2);
 		int			problem = atoi(SPI_getvalue(row, desc, 3));
 		char	   *name = SPI_getvalue(row, desc, 4);
-		const char *severity;
-		const char *what;
 		char	   *detail;
 		Datum		values[5];
 		bool		nulls[5] = {false};
 
-		switch (problem)
+		if (problem < PROBLEM_CHECKSUM || problem > PROBLEM_OUTDATED)
+			elog(ERROR, "unexpected validate problem %d", problem);
+		if (problem == PROBLEM_CHECKSUM)
+			detail = psprintf(_("applied with checksum %s, registered with checksum %s"),
+							  SPI_getvalue(row, desc, 5),
+							  SPI_getvalue(row, desc, 6));
+		else if (problem == PROBLEM_UNREGISTERED)
 		{
-			case PROBLEM_CHECKSUM:
-				severity = "error";
-				what = "checksum mismatch";
-				detail = psprintf(_("applied with checksum %s, registered with checksum %s"),
-								  SPI_getvalue(row, desc, 5),
-								  SPI_getvalue(row, desc, 6));
-				break;
-			case PROBLEM_UNREGISTERED:
-				{
-					int64		count = pg_strtoint64(SPI_getvalue(row, desc, 7));
+			int64		count = pg_strtoint64(SPI_getvalue(row, desc, 7));
 
-					severity = "warning";
-					what = "unregistered history";
-					detail = psprintf(dngettext(TEXTDOMAIN,
-												"%lld history row for \"%s\", which is no longer registered",
-												"%lld history rows for \"%s\", which is no longer registered",
-												count),
-									  (long long) count, name);
-				}
-				break;
-			case PROBLEM_NO_DOWN:
-				severity = "info";
-				what = "no down";
-				detail = psprintf(_("\"%s\" is applied and has no down script: it cannot be reverted"),
-								  name);
-				break;
-			case PROBLEM_OUTDATED:
-				severity = "info";
-				what = "outdated";
-				detail = psprintf(_("repeatable \"%s\" changed since it was applied: run() applies it again"),
-								  name);
-				break;
-			default:
-				elog(ERROR, "unexpected validate problem %d", problem);
+			detail = psprintf(dngettext(TEXTDOMAIN,
+										"%lld history row for \"%s\", which is no longer registered",
+										"%lld history rows for \"%s\", which is no longer registered",
+										count),
+							  (long long) count, name);
 		}
+		else if (problem == PROBLEM_NO_DOWN)
+			detail = psprintf(_("\"%s\" is applied and has no down script: it cannot be reverted"),
+							  name);
+		else
+			detail = psprintf(_("repeatable \"%s\" changed since it was applied: run() applies it again"),
+							  name);
 
 		values[0] = CStringGetTextDatum(rproject);
 		if (rversion)
 			values[1] = migrate_version_datum(rversion, strlen(rversion));
 		else
 			nulls[1] = true;
-		values[2] = CStringGetTextDatum(severity);
-		values[3] = CStringGetTextDatum(what);
+		values[2] = CStringGetTextDatum(catalog_problems[problem].severity);
+		values[3] = CStringGetTextDatum(catalog_problems[problem].problem);
 		values[4] = CStringGetTextDatum(detail);
 		tuplestore_putvalues(tupstore, tupdesc, values, nulls);
 		MemoryContextReset(rowcontext);

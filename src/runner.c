@@ -239,25 +239,14 @@ static void notify(const MigrationEvent *ev);
 static char *failure_message(RunState *rs, ErrorData *edata);
 
 /*
- * migrate_runner_check_roles
- *		Refuses the whole plan, before anything runs, if the current user
- *		cannot act as the registrant of one of its migrations.
- */
-void
-migrate_runner_check_roles(List *plan)
-{
-	ListCell   *lc;
-
-	foreach(lc, plan)
-		(void) migrate_registrant_check((Migration *) lfirst(lc),
-										REGISTRANT_RUN);
-}
-
-/*
  * migrate_runner_run
  *		Applies (or, with revert, reverts) the migrations of plan in order,
- *		recording each in the history.  Returns a RunResult per migration
- *		attempted, in the current memory context.
+ *		recording each in the history under a new run id (*run_id).
+ *		Returns a RunResult per migration attempted, in the current memory
+ *		context; NIL, and no run id, for an empty plan.
+ *
+ * Refused as a whole, before anything runs, if the current user cannot act
+ * as the registrant of one of the migrations.
  *
  * atomic: the first failure throws, and the caller's transaction is lost.
  * !atomic: each migration runs in a subtransaction; a failing one is
@@ -272,17 +261,26 @@ migrate_runner_check_roles(List *plan)
  */
 List *
 migrate_runner_run(List *plan, bool revert, bool atomic, bool dry_run,
-				   int64 run_id)
+				   int64 *run_id)
 {
-	RunState   *rs = palloc0(sizeof(RunState));
+	RunState   *rs;
 	ListCell   *lc;
 
+	*run_id = 0;
+	if (plan == NIL)
+		return NIL;
+	foreach(lc, plan)
+		(void) migrate_registrant_check((Migration *) lfirst(lc),
+										REGISTRANT_RUN);
+	*run_id = migrate_catalog_next_run_id();
+
+	rs = palloc0(sizeof(RunState));
 	rs->n = list_length(plan);
 	rs->plan = palloc(sizeof(Migration *) * Max(rs->n, 1));
 	foreach(lc, plan)
 		rs->plan[foreach_current_index(lc)] = (Migration *) lfirst(lc);
 	rs->revert = revert;
-	rs->run_id = run_id;
+	rs->run_id = *run_id;
 	rs->role = GetUserNameFromId(GetUserId(), false);
 	rs->outer = CurrentMemoryContext;
 	rs->per_migration = AllocSetContextCreate(CurrentMemoryContext,

@@ -22,9 +22,8 @@ typedef struct RunResult
 	char	   *message;		/* the error message, when !ok */
 } RunResult;
 
-extern void migrate_runner_check_roles(List *plan);
 extern List *migrate_runner_run(List *plan, bool revert, bool atomic,
-								bool dry_run, int64 run_id);
+								bool dry_run, int64 *run_id);
 extern int	migrate_runner_baseline(List *plan, int64 run_id);
 
 #endif							/* MIGRATE_RUNNER_H */

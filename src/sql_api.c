@@ -229,8 +229,8 @@ migrate_run(PG_FUNCTION_ARGS)
 	bool		out_of_order = bool_arg(fcinfo, 5);
 	MigrateChange call;
 	List	   *plan;
-	List	   *results = NIL;
-	int64		run_id = 0;
+	List	   *results;
+	int64		run_id;
 
 	if (project)
 		check_project(project);
@@ -259,14 +259,8 @@ migrate_run(PG_FUNCTION_ARGS)
 	}
 
 	plan = migrate_plan_apply(project, target, out_of_order);
-	if (plan != NIL)
-	{
-		check_transactional(plan);
-		migrate_runner_check_roles(plan);
-		run_id = migrate_catalog_next_run_id();
-		results = migrate_runner_run(plan, false, atomic, dry_run, run_id);
-	}
-
+	check_transactional(plan);
+	results = migrate_runner_run(plan, false, atomic, dry_run, &run_id);
 	return_results(fcinfo, results, run_id);
 	migrate_change_end(&call, results == NIL || dry_run ? CHANGE_NONE :
 					   CHANGE_WRITTEN);
@@ -374,8 +368,8 @@ revert(FunctionCallInfo fcinfo, const char *function, const char *project,
 {
 	MigrateChange call;
 	List	   *plan;
-	List	   *results = NIL;
-	int64		run_id = 0;
+	List	   *results;
+	int64		run_id;
 
 	InitMaterializedSRF(fcinfo, 0);
 	migrate_change_begin(&call, function, wait);
@@ -383,12 +377,7 @@ revert(FunctionCallInfo fcinfo, const char *function, const char *project,
 		check_target(project, target);
 
 	plan = migrate_plan_revert(project, steps, target);
-	if (plan != NIL)
-	{
-		migrate_runner_check_roles(plan);
-		run_id = migrate_catalog_next_run_id();
-		results = migrate_runner_run(plan, true, true, dry_run, run_id);
-	}
+	results = migrate_runner_run(plan, true, true, dry_run, &run_id);
 	return_results(fcinfo, results, run_id);
 	/* what was reverted is pending again */
 	migrate_change_end(&call, results == NIL || dry_run ? CHANGE_NONE :
