@@ -2,7 +2,7 @@
  *
  * catalog.c
  *	  The rows of migrations and of their history, and the SPI executor
- *	  that every catalog*.c file uses.
+ *	  that it and catalog_report.c use.
  *
  * Privileges: every query runs as the owner of the catalog tables (the
  * role that created the extension), with SECURITY_LOCAL_USERID_CHANGE
@@ -616,7 +616,7 @@ migrate_catalog_with_requires(bool applied_only)
 							"SELECT " MIGRATION_COLUMNS_NO_SCRIPTS " FROM migrate.migration"
 							" WHERE pg_catalog.cardinality(requires) OPERATOR(pg_catalog.>) 0"
 							" AND (NOT $1 OR state OPERATOR(pg_catalog.=) 'applied')"
-							" ORDER BY project COLLATE pg_catalog.\"C\", version",
+							" ORDER BY project, version",
 							&args);
 	return migrate_catalog_fetch(plan, &args, 0);
 }

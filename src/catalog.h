@@ -13,9 +13,11 @@
  *	catalog_report.c	the rows of status(), validate() and
  *						current_version()
  *
- * Every function needs the caller connected to SPI (the change protocol,
- * change.c, or a reader that connected itself), and returns what it
- * allocates in the caller's current memory context.
+ * The functions of catalog.c need the caller connected to SPI (the change
+ * protocol, change.c, has done it); those of catalog_due.c read in C and
+ * need no SPI; those of catalog_report.c connect to SPI themselves.  What
+ * they return is allocated in the caller's current memory context, or
+ * (the reports) put into the caller's tuplestore.
  *
  *-------------------------------------------------------------------------
  */

@@ -95,7 +95,8 @@ static const struct
  *		Adds to tupstore (the rows of migrate.validate) the problems found
  *		in the catalog alone: applied migrations whose checksum changed,
  *		history of migrations that are no longer registered, applied
- *		migrations without down, and outdated repeatable migrations.
+ *		migrations without down, and outdated repeatable migrations.  Each
+ *		detail is a sentence naming the migration, as plan.c's are.
  */
 void
 migrate_catalog_validate(const char *project, Tuplestorestate *tupstore,
@@ -147,8 +148,7 @@ migrate_catalog_validate(const char *project, Tuplestorestate *tupstore,
 							"   OR m.applied_checksum OPERATOR(pg_catalog.<>) m.checksum)"
 							") AS v"
 							" WHERE $1 IS NULL OR v.project OPERATOR(pg_catalog.=) $1"
-							" ORDER BY v.problem, v.project COLLATE pg_catalog.\"C\","
-							" v.version, v.name COLLATE pg_catalog.\"C\"",
+							" ORDER BY v.problem, v.project, v.version, v.name",
 							&args);
 	migrate_catalog_exec(plan, &args, CATALOG_READ_ONLY, 0, NULL);
 
@@ -164,32 +164,37 @@ migrate_catalog_validate(const char *project, Tuplestorestate *tupstore,
 		char	   *rversion = SPI_getvalue(row, desc, 2);
 		int			problem = atoi(SPI_getvalue(row, desc, 3));
 		char	   *name = SPI_getvalue(row, desc, 4);
+		char	   *label;
 		char	   *detail;
 		Datum		values[5];
 		bool		nulls[5] = {false};
 
 		if (problem < PROBLEM_CHECKSUM || problem > PROBLEM_OUTDATED)
 			elog(ERROR, "unexpected validate problem %d", problem);
-		if (problem == PROBLEM_CHECKSUM)
-			detail = psprintf(_("applied with checksum %s, registered with checksum %s"),
-							  SPI_getvalue(row, desc, 5),
+		label = migrate_migration_name(rproject, rversion, name);
+		if (problem == PROBLEM_CHECKSUM && SPI_getvalue(row, desc, 5) == NULL)
+			detail = psprintf(_("Migration %s is applied without a checksum and is registered with checksum %s."),
+							  label, SPI_getvalue(row, desc, 6));
+		else if (problem == PROBLEM_CHECKSUM)
+			detail = psprintf(_("Migration %s was applied with checksum %s and is registered with checksum %s."),
+							  label, SPI_getvalue(row, desc, 5),
 							  SPI_getvalue(row, desc, 6));
 		else if (problem == PROBLEM_UNREGISTERED)
 		{
 			int64		count = pg_strtoint64(SPI_getvalue(row, desc, 7));
 
 			detail = psprintf(dngettext(TEXTDOMAIN,
-										"%lld history row for \"%s\", which is no longer registered",
-										"%lld history rows for \"%s\", which is no longer registered",
+										"%lld history row of migration %s, which is no longer registered.",
+										"%lld history rows of migration %s, which is no longer registered.",
 										count),
-							  (long long) count, name);
+							  (long long) count, label);
 		}
 		else if (problem == PROBLEM_NO_DOWN)
-			detail = psprintf(_("\"%s\" is applied and has no down script: it cannot be reverted"),
-							  name);
+			detail = psprintf(_("Migration %s is applied and has no down script: it cannot be reverted."),
+							  label);
 		else
-			detail = psprintf(_("repeatable \"%s\" changed since it was applied: run() applies it again"),
-							  name);
+			detail = psprintf(_("Migration %s changed since it was applied: run() applies it again."),
+							  label);
 
 		values[0] = CStringGetTextDatum(rproject);
 		if (rversion)

@@ -18,9 +18,10 @@
  *	the caller reads and writes the catalog (catalog.c), runs migrations
  *	(runner.c)
  *	migrate_change_end
- *		5. if the call changed the catalog: bump the generation (once per
- *		   transaction) and set nothing_due to whether run() is left with
- *		   nothing to do (which the caller may know: see ChangeOutcome);
+ *		5. if the call changed the catalog: bump the generation (unless
+ *		   this transaction already did) and set nothing_due to whether
+ *		   run() is left with nothing to do (which the caller may know: see
+ *		   ChangeOutcome);
  *		6. return to the caller's memory context and finish SPI.
  *
  * Invariants:
@@ -36,8 +37,11 @@
  * - An error between begin and end leaves nothing to undo here: the abort
  *	 of the caller's (sub)transaction releases the lock, SPI and the
  *	 memory, and rolls back whatever step 5 wrote.
- * - What a (sub)transaction wrote in step 5 is remembered until it ends;
- *	 if it is rolled back, so is the memory of it.
+ * - What step 5 last wrote is remembered with the (sub)transaction that
+ *	 wrote it, and forgotten when that one is rolled back: then the next
+ *	 change writes again (and bumps the generation once more, which is
+ *	 harmless: only whether two snapshots see the same generation
+ *	 matters).
  *
  * Two calls go through the steps differently:
  *
@@ -45,7 +49,7 @@
  *	 start, usually with nothing to do: migrate_change_begin_if_due waits
  *	 for a change in progress to end without keeping the lock (taking it in
  *	 share mode), and looks; only if something is due does it take the
- *	 lock, and look again.
+ *	 lock (for the rest of the transaction, as always), and look again.
  * - A dry run (and any call that changes nothing) ends with CHANGE_NONE:
  *	 it leaves the generation alone, so it makes no other caller's
  *	 snapshot stale.  What a dry run did is rolled back by the runner.
@@ -97,7 +101,7 @@ migrate_change_init(void)
 	RegisterSubXactCallback(change_subxact_callback, NULL);
 }
 
-/* The end of a transaction ends every call in it. */
+/* The end of a transaction forgets what it wrote. */
 static void
 change_xact_callback(XactEvent event, void *arg)
 {
@@ -109,8 +113,6 @@ change_xact_callback(XactEvent event, void *arg)
 		case XACT_EVENT_PARALLEL_ABORT:
 		case XACT_EVENT_PREPARE:
 			written_in = InvalidSubTransactionId;
-			/* a safety net: no migration outlives its transaction */
-			migrate_guard_leave_migration();
 			break;
 		default:
 			break;
@@ -167,9 +169,10 @@ migrate_change_begin(MigrateChange *call, const char *function, bool wait)
 /*
  * migrate_change_begin_if_due
  *		migrate_change_begin for run() without a target: if run() has
- *		certainly nothing to do, ends the call at once and returns false,
- *		having waited for a change in progress but without keeping the
- *		lock.  Otherwise returns true, holding the lock.
+ *		certainly nothing to do, ends the call and returns false; otherwise
+ *		returns true, holding the lock.  The first look waits for a change
+ *		in progress but takes no lock; only if it finds something due is the
+ *		lock taken (and then kept, even if the second look finds nothing).
  */
 bool
 migrate_change_begin_if_due(MigrateChange *call, const char *function,
@@ -223,7 +226,6 @@ static void
 connect_call(MigrateChange *call, const char *function)
 {
 	migrate_change_check(function);
-	call->function = function;
 	call->caller = CurrentMemoryContext;
 	if (SPI_connect() != SPI_OK_CONNECT)
 		elog(ERROR, "SPI_connect failed");

@@ -21,7 +21,6 @@ typedef enum ChangeOutcome
 /* One call that changes the catalog, from begin to end. */
 typedef struct MigrateChange
 {
-	const char *function;		/* "migrate.run()", for messages */
 	MemoryContext caller;		/* the context end returns to */
 } MigrateChange;
 

@@ -423,8 +423,8 @@ guard_utility(PlannedStmt *pstmt, const char *queryString,
 /*
  * migrate_guard_enter_migration, migrate_guard_leave_migration
  *		The runner's brackets around a migration script: the guards act
- *		only between them.  The end of a transaction leaves too (change.c),
- *		whatever happened.
+ *		only between them.  The runner leaves on every way out, errors
+ *		included (its PG_CATCH).
  */
 void
 migrate_guard_enter_migration(void)
@@ -532,5 +532,6 @@ migrate_guard_check_sequences(const MigrateSequences *before)
 	ereport(ERROR,
 			(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
 			 errmsg("a migration cannot change the migrate catalog"),
-			 errdetail("The migration moved a sequence of schema migrate.")));
+			 errdetail("The migration moved a sequence of schema migrate."),
+			 errhint("migrate records migrations itself; use its functions, outside migrations.")));
 }

@@ -6,8 +6,9 @@
  *
  * migrate's messages have a catalog of their own, as PL/pgSQL's do:
  * ereport() looks its texts up in domain "migrate-15" (for PostgreSQL
- * 15), and _() marks and translates the few texts that are not messages
- * (validate()'s details).  _PG_init binds the domain.  Messages are whole
+ * 15), and _() marks and translates the texts built outside ereport (a
+ * failed migration's message, validate()'s details, a repeatable
+ * migration's name).  _PG_init binds the domain.  Messages are whole
  * sentences, so a translator sees each one complete.
  *
  *-------------------------------------------------------------------------

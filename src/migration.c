@@ -39,7 +39,8 @@ migrate_migration_name(const char *project, const char *version,
 					   const char *name)
 {
 	if (version == NULL)
-		return psprintf("%s repeatable \"%s\"", project, name);
+		/* translator: project, then name: default repeatable "views" */
+		return psprintf(_("%s repeatable \"%s\""), project, name);
 	if (name == NULL)
 		return psprintf("%s %s", project, version);
 	return psprintf("%s %s \"%s\"", project, version, name);

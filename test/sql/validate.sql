@@ -138,15 +138,15 @@ SELECT results_eq(
 	  ('cyc', '3', 'error', 'dependency cycle',
 	   'Migration cyc 3 "cyc 3" waits for migrations in a dependency cycle.'),
 	  ('gone', '1', 'warning', 'unregistered history',
-	   '2 history rows for "gone 1", which is no longer registered'),
+	   '2 history rows of migration gone 1 "gone 1", which is no longer registered.'),
 	  ('miss', '1', 'error', 'missing requirement',
 	   'Migration miss 1 "miss 1" requires migration other 7, which is not registered.'),
 	  ('nodown', '1', 'info', 'no down',
-	   '"nodown 1" is applied and has no down script: it cannot be reverted'),
+	   'Migration nodown 1 "nodown 1" is applied and has no down script: it cannot be reverted.'),
 	  ('ooo', '2', 'warning', 'out of order',
 	   'Migration ooo 2 "ooo 2" is pending below applied version 3.'),
 	  ('rep', NULL, 'info', 'outdated',
-	   'repeatable "rep view" changed since it was applied: run() applies it again')$$,
+	   'Migration rep repeatable "rep view" changed since it was applied: run() applies it again.')$$,
 	'validate() reports each problem with its severity');
 
 -- The checksum mismatch names both checksums.
@@ -154,7 +154,7 @@ SELECT results_eq(
 	$$SELECT v.project, v.version::text, v.severity, v.problem, v.detail
 	  FROM migrate.validate() AS v WHERE v.problem = 'checksum mismatch'$$,
 	$$SELECT 'chk', '1', 'error', 'checksum mismatch',
-			 format('applied with checksum v1:0000, registered with checksum %s',
+			 format('Migration chk 1 "chk 1" was applied with checksum v1:0000 and is registered with checksum %s.',
 					m.checksum)
 	  FROM migrate.migrations AS m WHERE m.project = 'chk'$$,
 	'an applied migration whose recorded checksum differs is an error');
