@@ -55,8 +55,11 @@
  *	 snapshot stale.  What a dry run did is rolled back by the runner.
  *
  * The deploy procedure (one transaction per migration, the lock held by
- * the session across them) is meant as a second use of the same steps:
- * begin once, then steps 5 and 6 at the end of each of its transactions.
+ * the session across them) is meant as a second use of the same steps,
+ * not a variant: steps 1 to 4 once, with the lock taken for the session
+ * instead of the transaction; step 5 before each of its commits (what a
+ * transaction wrote is what its commit publishes); step 6 once, at its
+ * end.
  *
  *-------------------------------------------------------------------------
  */
