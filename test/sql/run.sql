@@ -18,7 +18,7 @@ CREATE EXTENSION pgtap;
 CREATE EXTENSION migrate;
 RESET client_min_messages;
 
-SELECT plan(98);
+SELECT plan(106);
 
 -- Sequences ignore rollbacks: a migration that bumps this one leaves a
 -- mark even when its call fails, which tells whether it ran at all.
@@ -735,6 +735,43 @@ SET client_min_messages = warning;
 SELECT is_empty($$SELECT * FROM migrate.run()$$,
 				'nothing_due: and run() has nothing to do');
 RESET client_min_messages;
+
+-- Savepoints: what a rolled back savepoint wrote is undone with it, and
+-- the next change of the transaction writes the flag again.
+BEGIN;
+SELECT migrate.register('2', 'flag base two', $$CREATE TABLE flag_base2 ()$$,
+						project => 'flagbase');
+SELECT is(pg_temp.nothing_due(), false,
+		  'nothing_due: cleared by register() in a transaction block');
+SAVEPOINT s;
+SELECT migrate.unregister('2', 'flagbase');
+SELECT is(pg_temp.nothing_due(), true,
+		  'nothing_due: set by unregister() in a savepoint');
+ROLLBACK TO s;
+SELECT is(pg_temp.nothing_due(), false,
+		  'nothing_due: ROLLBACK TO brings back the registration and the flag');
+SELECT migrate.register('3', 'flag base three', $$CREATE TABLE flag_base3 ()$$,
+						project => 'flagbase');
+SELECT is(pg_temp.nothing_due(), false,
+		  'nothing_due: still clear after another registration');
+SAVEPOINT t;
+SET client_min_messages = warning;
+SELECT count(*) FROM migrate.run();
+RESET client_min_messages;
+SELECT is(pg_temp.nothing_due(), true,
+		  'nothing_due: set by a run() in a savepoint');
+ROLLBACK TO t;
+SELECT is(pg_temp.nothing_due(), false,
+		  'nothing_due: ROLLBACK TO leaves the migrations due again');
+SET client_min_messages = warning;
+SELECT results_eq(
+	$$SELECT version::text FROM migrate.run()$$,
+	$$VALUES ('2'), ('3')$$,
+	'nothing_due: and run() still applies them');
+RESET client_min_messages;
+SELECT is(pg_temp.nothing_due(), true,
+		  'nothing_due: set again once they are applied');
+COMMIT;
 
 SELECT * FROM finish();
 
