@@ -1,7 +1,7 @@
 --
 -- The extension itself: what CREATE EXTENSION migrate creates, where, with
 -- which privileges, and that DROP EXTENSION takes all of it away
--- (SPEC sections 3 and 5).
+-- (README.md, "Functions" and "Privileges and security model").
 --
 CREATE DATABASE migrate_test_extension;
 \c migrate_test_extension

@@ -1,5 +1,6 @@
 --
--- Hostile and malformed input (SPEC sections 3 and 5): for every function,
+-- Hostile and malformed input (README.md, "Functions" and "Privileges
+-- and security model"): for every function,
 -- NULLs, empty strings, over-long and invalid names, versions and
 -- projects, quotes, dollar quotes, backslashes and unicode, wrong types,
 -- huge scripts, unterminated quotes and comments; and migrations that

@@ -1,5 +1,6 @@
 --
--- Random input (SPEC sections 2 and 3): thousands of generated versions
+-- Random input (README.md, "Concepts" and "Functions"): thousands of
+-- generated versions
 -- through the input of migrate.version and register(), and thousands of
 -- generated scripts through register().  The generator is seeded, so the
 -- inputs are the same on every run.

@@ -1,6 +1,6 @@
 --
 -- migrate.register() and migrate.unregister(): what a deploy sees when it
--- registers its migrations (SPEC section 3, "Registering").
+-- registers its migrations (README.md, "migrate.register").
 --
 -- Results (registered, unchanged, updated), the v1 checksum and what it
 -- ignores, applied migrations, checks made at registration (syntax,

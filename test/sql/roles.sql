@@ -1,5 +1,6 @@
 --
--- Privileges (SPEC section 5).  A deployer role needs only USAGE on
+-- Privileges (README.md, "Privileges and security model").  A deployer
+-- role needs only USAGE on
 -- schema migrate and EXECUTE on its functions; a migration runs as the
 -- role that registered it, never as a more privileged caller; a caller
 -- must be able to act as that role; nobody changes the catalog except

@@ -1,5 +1,6 @@
 --
--- search_path immunity (SPEC section 5): every internal query of migrate
+-- search_path immunity (README.md, "Privileges and security model"):
+-- every internal query of migrate
 -- is schema-qualified, operators and collations included, so objects that
 -- shadow the ones it uses change nothing.
 --

@@ -124,7 +124,7 @@ SELECT results_eq(
 	'each invalid version gets a detail naming the rule it breaks');
 
 --
--- Natural ordering, as SPEC section 2 describes it.
+-- Natural ordering, as README.md ("Concepts", "Version") describes it.
 --
 SELECT ok('1.0.6-001'::migrate.version < '1.0.6-002', '1.0.6-001 < 1.0.6-002');
 SELECT ok('1.0.6-002'::migrate.version < '1.0.10-001', '1.0.6-002 < 1.0.10-001');
