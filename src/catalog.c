@@ -309,44 +309,40 @@ migrate_catalog_write_generation(bool bump, bool nothing_due)
 
 /*
  * migrate_catalog_get
- *		The versioned migration (project, version), or NULL if none is
- *		registered.  Versions compare naturally: "1.0" finds "1.00".
+ *		The versioned migration (project, version), or with version NULL the
+ *		repeatable migration (project, name); NULL if none is registered.
+ *		Versions compare naturally: "1.0" finds "1.00".
  */
 Migration *
-migrate_catalog_get(const char *project, const char *version)
+migrate_catalog_get(const char *project, const char *version,
+					const char *name)
 {
-	static SPIPlanPtr plan = NULL;
+	static SPIPlanPtr versioned = NULL;
+	static SPIPlanPtr repeatable = NULL;
 	CatalogArgs args = {0};
+	SPIPlanPtr	plan;
 
 	arg_text(&args, project);
-	arg_text(&args, version);
-	migrate_catalog_prepare(&plan,
-							"SELECT " MIGRATION_COLUMNS " FROM migrate.migration"
-							" WHERE kind OPERATOR(pg_catalog.=) 'versioned'"
-							" AND project COLLATE pg_catalog.\"C\" OPERATOR(pg_catalog.=) $1"
-							" AND version OPERATOR(migrate.=) $2::migrate.version",
-							&args);
-	return fetch_one(plan, &args);
-}
-
-/*
- * migrate_catalog_get_repeatable
- *		The repeatable migration (project, name), or NULL.
- */
-Migration *
-migrate_catalog_get_repeatable(const char *project, const char *name)
-{
-	static SPIPlanPtr plan = NULL;
-	CatalogArgs args = {0};
-
-	arg_text(&args, project);
-	arg_text(&args, name);
-	migrate_catalog_prepare(&plan,
-							"SELECT " MIGRATION_COLUMNS " FROM migrate.migration"
-							" WHERE kind OPERATOR(pg_catalog.=) 'repeatable'"
-							" AND project OPERATOR(pg_catalog.=) $1"
-							" AND name OPERATOR(pg_catalog.=) $2",
-							&args);
+	if (version != NULL)
+	{
+		arg_text(&args, version);
+		plan = migrate_catalog_prepare(&versioned,
+									   "SELECT " MIGRATION_COLUMNS " FROM migrate.migration"
+									   " WHERE kind OPERATOR(pg_catalog.=) 'versioned'"
+									   " AND project COLLATE pg_catalog.\"C\" OPERATOR(pg_catalog.=) $1"
+									   " AND version OPERATOR(migrate.=) $2::migrate.version",
+									   &args);
+	}
+	else
+	{
+		arg_text(&args, name);
+		plan = migrate_catalog_prepare(&repeatable,
+									   "SELECT " MIGRATION_COLUMNS " FROM migrate.migration"
+									   " WHERE kind OPERATOR(pg_catalog.=) 'repeatable'"
+									   " AND project OPERATOR(pg_catalog.=) $1"
+									   " AND name OPERATOR(pg_catalog.=) $2",
+									   &args);
+	}
 	return fetch_one(plan, &args);
 }
 
@@ -529,50 +525,38 @@ migrate_catalog_script(const Migration *m, bool down)
 
 /*
  * migrate_catalog_highest_applied
- *		The highest applied version of a project (as written), or NULL.
+ *		The highest applied version of a project (as written), or NULL; and
+ *		if any_applied is not NULL, whether any migration of the project,
+ *		versioned or repeatable, is applied.
  */
 char *
-migrate_catalog_highest_applied(const char *project)
+migrate_catalog_highest_applied(const char *project, bool *any_applied)
 {
 	static SPIPlanPtr plan = NULL;
 	CatalogArgs args = {0};
 	char	   *result = NULL;
+	bool		isnull;
 
 	arg_text(&args, project);
 	migrate_catalog_prepare(&plan,
-							"SELECT version::pg_catalog.text FROM migrate.migration"
-							" WHERE kind OPERATOR(pg_catalog.=) 'versioned'"
-							" AND project COLLATE pg_catalog.\"C\" OPERATOR(pg_catalog.=) $1"
-							" AND state OPERATOR(pg_catalog.=) 'applied'"
-							" ORDER BY version DESC LIMIT 1",
+							"SELECT (SELECT version::pg_catalog.text FROM migrate.migration"
+							"  WHERE kind OPERATOR(pg_catalog.=) 'versioned'"
+							"  AND project COLLATE pg_catalog.\"C\" OPERATOR(pg_catalog.=) $1"
+							"  AND state OPERATOR(pg_catalog.=) 'applied'"
+							"  ORDER BY version DESC LIMIT 1),"
+							" EXISTS (SELECT FROM migrate.migration"
+							"  WHERE project COLLATE pg_catalog.\"C\" OPERATOR(pg_catalog.=) $1"
+							"  AND state OPERATOR(pg_catalog.=) 'applied')",
 							&args);
 	migrate_catalog_exec(plan, &args, 0, 1, NULL);
-	if (SPI_processed > 0)
-		result = SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1);
-	SPI_freetuptable(SPI_tuptable);
-	return result;
-}
-
-/*
- * migrate_catalog_has_applied
- *		Whether any migration of the project, versioned or repeatable, is
- *		applied.
- */
-bool
-migrate_catalog_has_applied(const char *project)
-{
-	static SPIPlanPtr plan = NULL;
-	CatalogArgs args = {0};
-	bool		result;
-
-	arg_text(&args, project);
-	migrate_catalog_prepare(&plan,
-							"SELECT FROM migrate.migration"
-							" WHERE project COLLATE pg_catalog.\"C\" OPERATOR(pg_catalog.=) $1"
-							" AND state OPERATOR(pg_catalog.=) 'applied' LIMIT 1",
-							&args);
-	migrate_catalog_exec(plan, &args, 0, 1, NULL);
-	result = SPI_processed > 0;
+	if (SPI_processed != 1)
+		elog(ERROR, "catalog query returned %llu rows, expected 1",
+			 (unsigned long long) SPI_processed);
+	result = SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1);
+	if (any_applied)
+		*any_applied = DatumGetBool(SPI_getbinval(SPI_tuptable->vals[0],
+												  SPI_tuptable->tupdesc, 2,
+												  &isnull));
 	SPI_freetuptable(SPI_tuptable);
 	return result;
 }

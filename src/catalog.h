@@ -54,9 +54,7 @@ extern int64 migrate_catalog_next_run_id(void);
 extern void migrate_catalog_write_generation(bool bump, bool nothing_due);
 
 extern Migration *migrate_catalog_get(const char *project,
-									  const char *version);
-extern Migration *migrate_catalog_get_repeatable(const char *project,
-												 const char *name);
+									  const char *version, const char *name);
 extern void migrate_catalog_insert(const Migration *m);
 extern void migrate_catalog_update(const Migration *m);
 extern void migrate_catalog_delete(int64 id);
@@ -64,8 +62,8 @@ extern void migrate_catalog_delete(int64 id);
 extern List *migrate_catalog_unapplied(void);
 extern List *migrate_catalog_repeatables_due(void);
 extern char *migrate_catalog_script(const Migration *m, bool down);
-extern char *migrate_catalog_highest_applied(const char *project);
-extern bool migrate_catalog_has_applied(const char *project);
+extern char *migrate_catalog_highest_applied(const char *project,
+											 bool *any_applied);
 extern List *migrate_catalog_applied_newest_first(const char *project,
 												  int limit);
 extern List *migrate_catalog_with_requires(bool applied_only);

@@ -220,7 +220,7 @@ migrate_plan_analyze(const char *project, const char *target)
 				if (!nodes[r].selected)
 					select_node(nodes, n, r, &work);
 			}
-			else if (migrate_catalog_get(rproject, rversion) == NULL)
+			else if (migrate_catalog_get(rproject, rversion, NULL) == NULL)
 			{
 				MemoryContextSwitchTo(caller);
 				pa->missing = lappend(pa->missing,
@@ -240,7 +240,7 @@ migrate_plan_analyze(const char *project, const char *target)
 
 		if (i > 0 && strcmp(nodes[i].m->project, nodes[i - 1].m->project) == 0)
 			continue;
-		highest = migrate_catalog_highest_applied(nodes[i].m->project);
+		highest = migrate_catalog_highest_applied(nodes[i].m->project, NULL);
 		if (highest == NULL)
 			continue;
 		MemoryContextSwitchTo(caller);
@@ -502,11 +502,12 @@ migrate_plan_revert(const char *project, int steps, const char *target)
 List *
 migrate_plan_baseline(const char *project, const char *version)
 {
-	char	   *highest = migrate_catalog_highest_applied(project);
+	bool		any_applied;
+	char	   *highest = migrate_catalog_highest_applied(project, &any_applied);
 	List	   *plan = NIL;
 	ListCell   *lc;
 
-	if (highest != NULL || migrate_catalog_has_applied(project))
+	if (any_applied)
 		ereport(ERROR,
 				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
 				 errmsg("cannot baseline project \"%s\" because it has applied migrations",

@@ -111,10 +111,7 @@ migrate_registration_store(Migration *m)
 	Migration  *old;
 	List	   *changes;
 
-	if (m->repeatable)
-		old = migrate_catalog_get_repeatable(m->project, m->name);
-	else
-		old = migrate_catalog_get(m->project, m->version);
+	old = migrate_catalog_get(m->project, m->version, m->name);
 	if (old == NULL)
 	{
 		migrate_catalog_insert(m);
@@ -153,7 +150,7 @@ migrate_registration_store(Migration *m)
 void
 migrate_registration_remove(const char *project, const char *version)
 {
-	Migration  *m = migrate_catalog_get(project, version);
+	Migration  *m = migrate_catalog_get(project, version, NULL);
 	ListCell   *lc;
 
 	if (m == NULL)

@@ -293,7 +293,7 @@ check_transactional(List *plan)
 static void
 check_target(const char *project, const char *target)
 {
-	if (migrate_catalog_get(project, target) == NULL)
+	if (migrate_catalog_get(project, target, NULL) == NULL)
 		ereport(ERROR,
 				(errcode(ERRCODE_UNDEFINED_OBJECT),
 				 errmsg("target migration %s is not registered",
