@@ -73,6 +73,7 @@ static void oid_cache_reset(Datum arg, int cacheid, uint32 hashvalue);
 static int	pin_search_path(void);
 static Migration *fetch_one(SPIPlanPtr plan, const CatalogArgs *args);
 static void content_args(CatalogArgs *args, const Migration *m);
+static void exec_one_row(SPIPlanPtr plan, const CatalogArgs *args);
 static void migration_startup(DestReceiver *self, int operation,
 							  TupleDesc typeinfo);
 static bool migration_receive(TupleTableSlot *slot, DestReceiver *self);
@@ -302,9 +303,7 @@ migrate_catalog_write_generation(bool bump, bool nothing_due)
 							" SET generation = generation OPERATOR(pg_catalog.+) $1,"
 							" nothing_due = $2",
 							&args);
-	migrate_catalog_exec(plan, &args, 0, 0, NULL);
-	if (SPI_processed != 1)
-		elog(ERROR, "migrate.generation does not have exactly one row");
+	exec_one_row(plan, &args);
 }
 
 /*
@@ -511,10 +510,7 @@ migrate_catalog_script(const Migration *m, bool down)
 							" FROM migrate.migration"
 							" WHERE id OPERATOR(pg_catalog.=) $1",
 							&args);
-	migrate_catalog_exec(plan, &args, 0, 1, NULL);
-	if (SPI_processed != 1)
-		elog(ERROR, "migration %lld vanished from the catalog",
-			 (long long) m->id);
+	exec_one_row(plan, &args);
 	d = SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1,
 					  &isnull);
 	if (!isnull)
@@ -548,10 +544,7 @@ migrate_catalog_highest_applied(const char *project, bool *any_applied)
 							"  WHERE project COLLATE pg_catalog.\"C\" OPERATOR(pg_catalog.=) $1"
 							"  AND state OPERATOR(pg_catalog.=) 'applied')",
 							&args);
-	migrate_catalog_exec(plan, &args, 0, 1, NULL);
-	if (SPI_processed != 1)
-		elog(ERROR, "catalog query returned %llu rows, expected 1",
-			 (unsigned long long) SPI_processed);
+	exec_one_row(plan, &args);
 	result = SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1);
 	if (any_applied)
 		*any_applied = DatumGetBool(SPI_getbinval(SPI_tuptable->vals[0],
@@ -660,10 +653,22 @@ migrate_catalog_record(const MigrationEvent *ev, const char *new_state,
 							" OPERATOR(pg_catalog.||) $15"
 							" WHERE id OPERATOR(pg_catalog.=) $18",
 							&args);
-	migrate_catalog_exec(plan, &args, 0, 0, NULL);
+	exec_one_row(plan, &args);
+}
+
+/*
+ * exec_one_row
+ *		Executes a catalog query that must read or change exactly one row
+ *		(the generation row, or a migration's row while the caller holds the
+ *		migration lock); anything else is a damaged catalog.
+ */
+static void
+exec_one_row(SPIPlanPtr plan, const CatalogArgs *args)
+{
+	migrate_catalog_exec(plan, args, 0, 0, NULL);
 	if (SPI_processed != 1)
-		elog(ERROR, "migration %lld vanished from the catalog",
-			 (long long) m->id);
+		elog(ERROR, "catalog query found %llu rows, expected 1",
+			 (unsigned long long) SPI_processed);
 }
 
 /*
