@@ -61,6 +61,8 @@ static void script_errcontext(ScriptPart part, const char *name, int line);
 static void scan_script(const char *script, uint8 *digest);
 static void hash_token(pg_cryptohash_ctx *ctx, char tokclass,
 					   const char *text, size_t len);
+static void hash_lexed_token(pg_cryptohash_ctx *ctx, int tok,
+							 const core_YYSTYPE *lval);
 static List *split_statements(const char *script);
 static void check_statement(const ScriptStatement *st, const char *script,
 							bool transactional);
@@ -375,7 +377,6 @@ scan_script(const char *script, uint8 *digest)
 		core_YYSTYPE lval;
 		YYLTYPE		lloc;
 		int			tok = core_yylex(&lval, &lloc, scanner);
-		char		buf[32];
 
 		if (tok == 0)
 			break;
@@ -412,75 +413,7 @@ scan_script(const char *script, uint8 *digest)
 		pending_semicolon = false;
 		any = true;
 
-		switch (tok)
-		{
-			case IDENT:
-				hash_token(ctx, 'w', lval.str, strlen(lval.str));
-				break;
-			case UIDENT:
-				hash_token(ctx, 'u', lval.str, strlen(lval.str));
-				break;
-			case SCONST:
-				hash_token(ctx, 's', lval.str, strlen(lval.str));
-				break;
-			case USCONST:
-				hash_token(ctx, 'S', lval.str, strlen(lval.str));
-				break;
-			case BCONST:
-				hash_token(ctx, 'b', lval.str, strlen(lval.str));
-				break;
-			case XCONST:
-				hash_token(ctx, 'x', lval.str, strlen(lval.str));
-				break;
-			case FCONST:
-				hash_token(ctx, 'f', lval.str, strlen(lval.str));
-				break;
-			case Op:
-				hash_token(ctx, 'o', lval.str, strlen(lval.str));
-				break;
-			case ICONST:
-				snprintf(buf, sizeof(buf), "%d", lval.ival);
-				hash_token(ctx, 'i', buf, strlen(buf));
-				break;
-			case PARAM:
-				snprintf(buf, sizeof(buf), "%d", lval.ival);
-				hash_token(ctx, 'p', buf, strlen(buf));
-				break;
-			case TYPECAST:
-				hash_token(ctx, 'o', "::", 2);
-				break;
-			case DOT_DOT:
-				hash_token(ctx, 'o', "..", 2);
-				break;
-			case COLON_EQUALS:
-				hash_token(ctx, 'o', ":=", 2);
-				break;
-			case EQUALS_GREATER:
-				hash_token(ctx, 'o', "=>", 2);
-				break;
-			case LESS_EQUALS:
-				hash_token(ctx, 'o', "<=", 2);
-				break;
-			case GREATER_EQUALS:
-				hash_token(ctx, 'o', ">=", 2);
-				break;
-			case NOT_EQUALS:
-				/* the lexer folds "!=" into this token too */
-				hash_token(ctx, 'o', "<>", 2);
-				break;
-			default:
-				if (tok < 256)
-				{
-					buf[0] = (char) tok;
-					hash_token(ctx, 'o', buf, 1);
-				}
-				else
-				{
-					/* a keyword, in its canonical (lower) case */
-					hash_token(ctx, 'k', lval.keyword, strlen(lval.keyword));
-				}
-				break;
-		}
+		hash_lexed_token(ctx, tok, &lval);
 	}
 	scanner_finish(scanner);
 
@@ -488,6 +421,77 @@ scan_script(const char *script, uint8 *digest)
 		elog(ERROR, "could not finalize SHA-256 context: %s",
 			 pg_cryptohash_error(ctx));
 	pg_cryptohash_free(ctx);
+}
+
+/*
+ * How the checksum reads the tokens that are not keywords nor single
+ * characters: a class byte, and the text hashed (NULL: the token's own
+ * string, as the lexer returns it).  Token numbers themselves are never
+ * hashed.
+ */
+static const struct
+{
+	int			token;
+	char		tokclass;
+	const char *text;
+}			token_classes[] = {
+	{IDENT, 'w', NULL},
+	{UIDENT, 'u', NULL},
+	{SCONST, 's', NULL},
+	{USCONST, 'S', NULL},
+	{BCONST, 'b', NULL},
+	{XCONST, 'x', NULL},
+	{FCONST, 'f', NULL},
+	{Op, 'o', NULL},
+	{TYPECAST, 'o', "::"},
+	{DOT_DOT, 'o', ".."},
+	{COLON_EQUALS, 'o', ":="},
+	{EQUALS_GREATER, 'o', "=>"},
+	{LESS_EQUALS, 'o', "<="},
+	{GREATER_EQUALS, 'o', ">="},
+	/* the lexer folds "!=" into this token too */
+	{NOT_EQUALS, 'o', "<>"}
+};
+
+/*
+ * hash_lexed_token
+ *		Feeds one token (not a semicolon) to the checksum: integers and
+ *		parameters by value, the tokens of token_classes by their class,
+ *		single characters as operators, keywords in their canonical (lower)
+ *		case.
+ */
+static void
+hash_lexed_token(pg_cryptohash_ctx *ctx, int tok, const core_YYSTYPE *lval)
+{
+	char		buf[32];
+	int			i;
+
+	if (tok == ICONST || tok == PARAM)
+	{
+		snprintf(buf, sizeof(buf), "%d", lval->ival);
+		hash_token(ctx, tok == ICONST ? 'i' : 'p', buf, strlen(buf));
+		return;
+	}
+	for (i = 0; i < lengthof(token_classes); i++)
+	{
+		if (token_classes[i].token == tok)
+		{
+			const char *text = token_classes[i].text;
+
+			if (text == NULL)
+				text = lval->str;
+
+			hash_token(ctx, token_classes[i].tokclass, text, strlen(text));
+			return;
+		}
+	}
+	if (tok < 256)
+	{
+		buf[0] = (char) tok;
+		hash_token(ctx, 'o', buf, 1);
+	}
+	else
+		hash_token(ctx, 'k', lval->keyword, strlen(lval->keyword));
 }
 
 static void
