@@ -1,0 +1,170 @@
+--
+-- Upgrading (README.md, "Upgrading"): a database that used migrate 0.1
+-- keeps its status and history through ALTER EXTENSION migrate UPDATE,
+-- goes on working, and ends up with the same extension as a fresh install
+-- of the new version.
+--
+CREATE DATABASE migrate_test_upgrade;
+\c migrate_test_upgrade
+SET client_min_messages = warning;
+CREATE EXTENSION pgtap;
+CREATE EXTENSION migrate VERSION '0.1';
+RESET client_min_messages;
+
+SELECT plan(12);
+
+SELECT is((SELECT extversion FROM pg_extension WHERE extname = 'migrate'),
+		  '0.1', 'installed as 0.1, from its own script');
+
+--
+-- Populate 0.1: applied, reverted and applied again, failed, pending,
+-- required across projects, baselined, repeatable (applied, then
+-- outdated).
+--
+SET client_min_messages = warning;
+SELECT migrate.register('001', 'create a', $$CREATE TABLE up_a (id int)$$,
+						down => $$DROP TABLE up_a$$);
+SELECT migrate.register('002', 'create b', $$CREATE TABLE up_b (id int)$$,
+						down => $$DROP TABLE up_b$$);
+SELECT migrate.register('1', 'lib base', $$CREATE TABLE up_lib (id int)$$,
+						project => 'lib');
+SELECT migrate.register('003', 'needs lib', $$SELECT 1$$, down => $$SELECT 1$$,
+						requires => '{lib:1}');
+SELECT migrate.register_repeatable('view', $$CREATE OR REPLACE VIEW up_v AS SELECT 1 AS x$$);
+SELECT count(*) FROM migrate.run();
+SELECT count(*) FROM migrate.rollback();
+SELECT migrate.register('004', 'fails', $$SELECT 1 / 0$$);
+SELECT count(*) FROM migrate.run(atomic => false);
+SELECT migrate.register_repeatable('view', $$CREATE OR REPLACE VIEW up_v AS SELECT 2 AS x$$);
+SELECT migrate.register('1', 'legacy one', $$SELECT 1$$, project => 'legacy');
+SELECT migrate.register('2', 'legacy two', $$SELECT 1$$, project => 'legacy');
+SELECT migrate.baseline('1', 'legacy');
+RESET client_min_messages;
+
+CREATE TEMP TABLE status_before AS SELECT * FROM migrate.status();
+CREATE TEMP TABLE history_before AS SELECT * FROM migrate.history;
+SELECT project, version, name, kind, state FROM status_before;
+
+ALTER EXTENSION migrate UPDATE;
+
+SELECT is((SELECT extversion FROM pg_extension WHERE extname = 'migrate'),
+		  '0.2', 'ALTER EXTENSION migrate UPDATE brings it to 0.2');
+SELECT results_eq(
+	$$SELECT s::text FROM migrate.status() AS s$$,
+	$$SELECT s::text FROM status_before AS s$$,
+	'status() is as before the upgrade, row for row');
+SELECT results_eq(
+	$$SELECT h::text FROM migrate.history AS h ORDER BY h.id$$,
+	$$SELECT h::text FROM history_before AS h ORDER BY h.id$$,
+	'the history is as before the upgrade');
+
+--
+-- And it goes on: what was pending, failed or outdated applies; a
+-- rollback and a registration work.
+--
+SET client_min_messages = warning;
+SELECT migrate.register('004', 'fixed', $$SELECT 4$$, down => $$SELECT 4$$);
+SELECT results_eq(
+	$$SELECT version::text, name, action, status FROM migrate.run()$$,
+	$$VALUES ('004', 'fixed', 'up', 'ok'), ('2', 'legacy two', 'up', 'ok'),
+			 (NULL, 'view', 'repeat', 'ok')$$,
+	'run() after the upgrade applies what was left');
+SELECT is_empty($$SELECT * FROM migrate.run()$$,
+				'and then has nothing to do');
+SELECT results_eq(
+	$$SELECT version::text, action FROM migrate.rollback()$$,
+	$$VALUES ('004', 'down')$$,
+	'rollback() after the upgrade');
+RESET client_min_messages;
+SELECT is((SELECT count(*) FROM migrate.history), 13::bigint,
+		  'the history grew by what ran after the upgrade');
+SELECT is((SELECT x FROM up_v), 2, 'the outdated repeatable was applied again');
+
+--
+-- The upgraded extension is the one a fresh install of 0.2 makes: the
+-- same objects, definitions, comments, privileges, indexes, constraints,
+-- triggers and dumped tables.
+--
+CREATE FUNCTION pg_temp.extension_shape() RETURNS text
+LANGUAGE sql AS $shape$
+SELECT string_agg(object || ': ' || coalesce(definition, ''), E'\n'
+				  ORDER BY object, definition)
+FROM (
+	SELECT pg_describe_object(d.classid, d.objid, d.objsubid) AS object,
+		   concat_ws(' | ',
+			   CASE d.classid
+				   WHEN 'pg_proc'::regclass THEN
+					   (SELECT pg_get_functiondef(p.oid) || p.proacl::text
+						FROM pg_proc AS p WHERE p.oid = d.objid)
+				   WHEN 'pg_class'::regclass THEN
+					   (SELECT concat_ws(' ', c.relkind, c.relacl::text,
+							(SELECT string_agg(a.attname || ' '
+									|| format_type(a.atttypid, a.atttypmod)
+									|| ' ' || a.attnotnull || ' '
+									|| coalesce(pg_get_expr(ad.adbin, ad.adrelid), ''),
+									', ' ORDER BY a.attnum)
+							 FROM pg_attribute AS a
+							 LEFT JOIN pg_attrdef AS ad
+								 ON ad.adrelid = a.attrelid AND ad.adnum = a.attnum
+							 WHERE a.attrelid = c.oid AND a.attnum > 0
+							   AND NOT a.attisdropped),
+							CASE c.relkind WHEN 'v' THEN pg_get_viewdef(c.oid) END)
+						FROM pg_class AS c WHERE c.oid = d.objid)
+				   WHEN 'pg_type'::regclass THEN
+					   (SELECT t.typacl::text FROM pg_type AS t WHERE t.oid = d.objid)
+				   WHEN 'pg_event_trigger'::regclass THEN
+					   (SELECT e.evtevent || ' ' || e.evtenabled::text
+						FROM pg_event_trigger AS e WHERE e.oid = d.objid)
+				   WHEN 'pg_namespace'::regclass THEN
+					   (SELECT n.nspacl::text FROM pg_namespace AS n
+						WHERE n.oid = d.objid)
+			   END,
+			   (SELECT description FROM pg_description AS ds
+				WHERE ds.classoid = d.classid AND ds.objoid = d.objid
+				  AND ds.objsubid = 0)) AS definition
+	FROM pg_depend AS d
+	WHERE d.refclassid = 'pg_extension'::regclass
+	  AND d.refobjid = (SELECT oid FROM pg_extension WHERE extname = 'migrate')
+	  AND d.deptype = 'e'
+	UNION ALL
+	SELECT pg_describe_object('pg_class'::regclass, i.indexrelid, 0),
+		   pg_get_indexdef(i.indexrelid)
+	FROM pg_index AS i JOIN pg_class AS c ON c.oid = i.indrelid
+	WHERE c.relnamespace = 'migrate'::regnamespace
+	UNION ALL
+	SELECT pg_describe_object('pg_constraint'::regclass, k.oid, 0),
+		   pg_get_constraintdef(k.oid)
+	FROM pg_constraint AS k JOIN pg_class AS c ON c.oid = k.conrelid
+	WHERE c.relnamespace = 'migrate'::regnamespace
+	UNION ALL
+	SELECT pg_describe_object('pg_trigger'::regclass, t.oid, 0),
+		   pg_get_triggerdef(t.oid) || ' ' || t.tgenabled::text
+	FROM pg_trigger AS t JOIN pg_class AS c ON c.oid = t.tgrelid
+	WHERE c.relnamespace = 'migrate'::regnamespace AND NOT t.tgisinternal
+	UNION ALL
+	SELECT 'dumped tables',
+		   (SELECT string_agg(cfg::regclass::text, ', ' ORDER BY cfg::regclass::text)
+			FROM pg_extension AS x, unnest(x.extconfig) AS cfg
+			WHERE x.extname = 'migrate')
+) AS shape
+$shape$;
+
+SELECT pg_temp.extension_shape() AS upgraded \gset
+SELECT ok(length(:'upgraded') > 10000 AND :'upgraded' LIKE '%migrate.run(%'
+		  AND :'upgraded' LIKE '%migration_due_idx%'
+		  AND :'upgraded' LIKE '%event_guard%',
+		  'the shape covers functions, indexes and triggers');
+SET client_min_messages = warning;
+DROP TABLE status_before, history_before;
+DROP EXTENSION migrate;
+CREATE EXTENSION migrate;
+RESET client_min_messages;
+SELECT is((SELECT extversion FROM pg_extension WHERE extname = 'migrate'),
+		  '0.2', 'a fresh install is 0.2');
+SELECT is(pg_temp.extension_shape(), :'upgraded',
+		  'an upgraded 0.1 is the same extension as a fresh 0.2');
+
+SELECT * FROM finish();
+
+\c contrib_regression
+DROP DATABASE migrate_test_upgrade;
