@@ -164,6 +164,7 @@ migrate_catalog_validate(const char *project, Tuplestorestate *tupstore,
 		char	   *rversion = SPI_getvalue(row, desc, 2);
 		int			problem = atoi(SPI_getvalue(row, desc, 3));
 		char	   *name = SPI_getvalue(row, desc, 4);
+		char	   *applied_checksum = SPI_getvalue(row, desc, 5);
 		char	   *label;
 		char	   *detail;
 		Datum		values[5];
@@ -172,13 +173,12 @@ migrate_catalog_validate(const char *project, Tuplestorestate *tupstore,
 		if (problem < PROBLEM_CHECKSUM || problem > PROBLEM_OUTDATED)
 			elog(ERROR, "unexpected validate problem %d", problem);
 		label = migrate_migration_name(rproject, rversion, name);
-		if (problem == PROBLEM_CHECKSUM && SPI_getvalue(row, desc, 5) == NULL)
+		if (problem == PROBLEM_CHECKSUM && applied_checksum == NULL)
 			detail = psprintf(_("Migration %s is applied without a checksum and is registered with checksum %s."),
 							  label, SPI_getvalue(row, desc, 6));
 		else if (problem == PROBLEM_CHECKSUM)
 			detail = psprintf(_("Migration %s was applied with checksum %s and is registered with checksum %s."),
-							  label, SPI_getvalue(row, desc, 5),
-							  SPI_getvalue(row, desc, 6));
+							  label, applied_checksum, SPI_getvalue(row, desc, 6));
 		else if (problem == PROBLEM_UNREGISTERED)
 		{
 			int64		count = pg_strtoint64(SPI_getvalue(row, desc, 7));

@@ -15,9 +15,6 @@
 /* Declarations every file of migrate shares: its message domain. */
 #include "migrate.h"
 
-/* The default project. */
-#define MIGRATE_DEFAULT_PROJECT "default"
-
 /*
  * A registered migration, as one row of migrate.migration.  catalog.c
  * makes every Migration read from the catalog as a single allocation;

@@ -82,13 +82,14 @@ migrate_registration_requires(ArrayType *requires, const char *project,
 					 errdetail("An entry is \"version\" (same project) or \"project:version\"; \"%s\" is not a valid version.",
 							   rversion)));
 
-		normal = psprintf("%s:%s", rproject, rversion);
-		if (migrate_requirement_cmp(normal,
-									psprintf("%s:%s", project, version)) == 0)
+		if (strcmp(rproject, project) == 0 &&
+			migrate_version_compare(rversion, strlen(rversion),
+									version, strlen(version)) == 0)
 			ereport(ERROR,
 					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 					 errmsg("migration %s cannot require itself",
 							migrate_migration_name(project, version, NULL))));
+		normal = psprintf("%s:%s", rproject, rversion);
 		foreach(lc, result)
 		{
 			if (migrate_requirement_cmp((char *) lfirst(lc), normal) == 0)

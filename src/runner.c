@@ -213,6 +213,7 @@ runner_error_callback(void *arg)
 typedef struct RunState
 {
 	Migration **plan;
+	Oid		   *run_as;			/* each one's registrant, checked up front */
 	int			n;
 	bool		revert;
 	int64		run_id;
@@ -269,16 +270,19 @@ migrate_runner_run(List *plan, bool revert, bool atomic, bool dry_run,
 	*run_id = 0;
 	if (plan == NIL)
 		return NIL;
-	foreach(lc, plan)
-		(void) migrate_registrant_check((Migration *) lfirst(lc),
-										REGISTRANT_RUN);
-	*run_id = migrate_catalog_next_run_id();
 
 	rs = palloc0(sizeof(RunState));
 	rs->n = list_length(plan);
-	rs->plan = palloc(sizeof(Migration *) * Max(rs->n, 1));
+	rs->plan = palloc(sizeof(Migration *) * rs->n);
+	rs->run_as = palloc(sizeof(Oid) * rs->n);
 	foreach(lc, plan)
-		rs->plan[foreach_current_index(lc)] = (Migration *) lfirst(lc);
+	{
+		int			i = foreach_current_index(lc);
+
+		rs->plan[i] = (Migration *) lfirst(lc);
+		rs->run_as[i] = migrate_registrant_check(rs->plan[i], REGISTRANT_RUN);
+	}
+	*run_id = migrate_catalog_next_run_id();
 	rs->revert = revert;
 	rs->run_id = *run_id;
 	rs->role = GetUserNameFromId(GetUserId(), false);
@@ -432,7 +436,7 @@ run_one(RunState *rs)
 	INSTR_TIME_SET_CURRENT(rs->start);
 	before = migrate_guard_sequences();
 	execute_script(migrate_catalog_script(m, rs->revert), &label,
-				   migrate_registrant_check(m, REGISTRANT_RUN));
+				   rs->run_as[rs->current]);
 	migrate_guard_check_sequences(&before);
 	duration_ms = elapsed_ms(rs);
 	record(rs, true, NULL, duration_ms);

@@ -58,8 +58,6 @@ static void null_argument(FunctionCallInfo fcinfo, int argno);
 static void check_project(const char *project);
 static void check_version(const char *version);
 static void check_name(const char *name);
-static ChangeOutcome register_outcome(RegistrationResult result);
-static text *register_result(RegistrationResult result);
 static void check_target(const char *project, const char *target);
 static void check_transactional(List *plan);
 static void put_problems(ReturnSetInfo *rsinfo, List *problems,
@@ -69,6 +67,21 @@ static void revert(FunctionCallInfo fcinfo, const char *function,
 				   bool dry_run, bool wait);
 static void return_results(FunctionCallInfo fcinfo, List *results,
 						   int64 run_id);
+
+/*
+ * What register() returns for each RegistrationResult, and what the call
+ * wrote for migrate_change_end: a new registration is pending, so run()
+ * has work; a changed one may be applied and stay so.
+ */
+static const struct
+{
+	const char *text;
+	ChangeOutcome outcome;
+}			registration_results[] = {
+	[REGISTRATION_REGISTERED] = {"registered", CHANGE_DUE},
+	[REGISTRATION_UNCHANGED] = {"unchanged", CHANGE_NONE},
+	[REGISTRATION_UPDATED] = {"updated", CHANGE_WRITTEN}
+};
 
 /*
  * migrate.register(version, name, up, down, requires, transactional,
@@ -116,8 +129,8 @@ migrate_register(PG_FUNCTION_ARGS)
 
 	migrate_change_begin(&call, "migrate.register()", true);
 	result = migrate_registration_store(m);
-	migrate_change_end(&call, register_outcome(result));
-	PG_RETURN_TEXT_P(register_result(result));
+	migrate_change_end(&call, registration_results[result].outcome);
+	PG_RETURN_TEXT_P(cstring_to_text(registration_results[result].text));
 }
 
 /*
@@ -152,44 +165,8 @@ migrate_register_repeatable(PG_FUNCTION_ARGS)
 
 	migrate_change_begin(&call, "migrate.register_repeatable()", true);
 	result = migrate_registration_store(m);
-	migrate_change_end(&call, register_outcome(result));
-	PG_RETURN_TEXT_P(register_result(result));
-}
-
-/*
- * What a registration did, for migrate_change_end: a new one is pending,
- * so run() has work; a changed one may be applied and stay so.
- */
-static ChangeOutcome
-register_outcome(RegistrationResult result)
-{
-	switch (result)
-	{
-		case REGISTRATION_REGISTERED:
-			return CHANGE_DUE;
-		case REGISTRATION_UNCHANGED:
-			return CHANGE_NONE;
-		case REGISTRATION_UPDATED:
-			return CHANGE_WRITTEN;
-	}
-	return CHANGE_WRITTEN;		/* keep the compiler quiet */
-}
-
-/* register()'s result as text. */
-static text *
-register_result(RegistrationResult result)
-{
-	switch (result)
-	{
-		case REGISTRATION_REGISTERED:
-			return cstring_to_text("registered");
-		case REGISTRATION_UNCHANGED:
-			return cstring_to_text("unchanged");
-		case REGISTRATION_UPDATED:
-			return cstring_to_text("updated");
-	}
-	elog(ERROR, "unexpected registration result %d", (int) result);
-	return NULL;				/* keep the compiler quiet */
+	migrate_change_end(&call, registration_results[result].outcome);
+	PG_RETURN_TEXT_P(cstring_to_text(registration_results[result].text));
 }
 
 /*
