@@ -20,6 +20,8 @@ OBJS = \
 	src/catalog.o \
 	src/catalog_due.o \
 	src/catalog_report.o \
+	src/deploy.o \
+	src/toplevel.o \
 	src/migration.o \
 	src/script.o \
 	src/lock.o \

@@ -27,6 +27,14 @@
  * MIGRATION_COLUMNS_NO_SCRIPTS) through migrate_catalog_fetch, whose
  * DestReceiver turns each row into one allocation.
  *
+ * Catalog versions: a new library is installed before ALTER EXTENSION
+ * migrate UPDATE brings the catalog to its version, and meanwhile must
+ * keep working on the catalog it finds.  Catalogs before 0.3 lack the
+ * columns a deploy writes (last_run_id, last_pid, statements_done).  A
+ * query that names them says what to use instead on an older catalog, as
+ * "{{current|older}}" in its text; migrate_catalog_prepare chooses, and
+ * prepares again after the catalog changes version.
+ *
  *-------------------------------------------------------------------------
  */
 #include "postgres.h"
@@ -38,6 +46,7 @@
 #include "executor/tuptable.h"
 #include "miscadmin.h"
 #include "nodes/params.h"
+#include "lib/stringinfo.h"
 #include "utils/array.h"
 #include "utils/guc.h"
 #include "utils/inval.h"
@@ -50,6 +59,10 @@
 
 #define MIGRATE_SCHEMA "migrate"
 
+/* A Migration's columns that came with catalog version 0.3. */
+#define DEPLOY_COLUMNS \
+	"{{statements_done, last_run_id|0, NULL::pg_catalog.int8}}"
+
 /*
  * The columns of migrate.migration that a Migration holds, in the order
  * migration_receive reads them (COL_* below).
@@ -57,7 +70,7 @@
 #define MIGRATION_COLUMNS \
 	"id, project, kind, version::pg_catalog.text, name, up, down, requires, " \
 	"transactional, checksum, down_checksum, registered_by, state, " \
-	"applied_checksum, last_event"
+	"applied_checksum, last_event, " DEPLOY_COLUMNS
 
 /*
  * The same without the scripts and the down checksum, for the lists a plan
@@ -67,9 +80,12 @@
 #define MIGRATION_COLUMNS_NO_SCRIPTS \
 	"id, project, kind, version::pg_catalog.text, name, NULL::pg_catalog.text, " \
 	"NULL::pg_catalog.text, requires, transactional, checksum, " \
-	"NULL::pg_catalog.text, registered_by, state, applied_checksum, last_event"
+	"NULL::pg_catalog.text, registered_by, state, applied_checksum, last_event, " \
+	DEPLOY_COLUMNS
 
 static void oid_cache_reset(Datum arg, int cacheid, uint32 hashvalue);
+static void check_catalog_version(void);
+static char *for_catalog_version(const char *sql, bool current);
 static int	pin_search_path(void);
 static Migration *fetch_one(SPIPlanPtr plan, const CatalogArgs *args);
 static void content_args(CatalogArgs *args, const Migration *m);
@@ -107,11 +123,22 @@ static struct
 	Oid			owner;			/* InvalidOid until looked up */
 }			oid_cache;
 
+/*
+ * The version of the catalog (1: current, 0: older, -1: not known since
+ * the last change to pg_class), and the plans kept by
+ * migrate_catalog_prepare, prepared for version prepared_for.
+ */
+static int	catalog_current = -1;
+static int	prepared_for = -1;
+static SPIPlanPtr *prepared[64];
+static int	nprepared;
+
 static void
 oid_cache_reset(Datum arg, int cacheid, uint32 hashvalue)
 {
 	oid_cache.n = 0;
 	oid_cache.owner = InvalidOid;
+	catalog_current = -1;
 }
 
 /*
@@ -201,8 +228,12 @@ migrate_catalog_prepare(SPIPlanPtr *cache, const char *sql,
 	int			nestlevel;
 	MemoryContext oldcontext = CurrentMemoryContext;
 
+	if (catalog_current < 0)
+		check_catalog_version();
 	if (*cache != NULL)
 		return *cache;
+	if (strstr(sql, "{{") != NULL)
+		sql = for_catalog_version(sql, catalog_current);
 	nestlevel = pin_search_path();
 	plan = SPI_prepare(sql, args ? args->n : 0,
 					   args ? (Oid *) args->types : NULL);
@@ -214,8 +245,79 @@ migrate_catalog_prepare(SPIPlanPtr *cache, const char *sql,
 			 sql, SPI_result_code_string(SPI_result));
 	if (SPI_keepplan(plan) != 0)
 		elog(ERROR, "SPI_keepplan failed");
+	if (nprepared == lengthof(prepared))
+		elog(ERROR, "too many catalog queries");
+	prepared[nprepared++] = cache;
 	*cache = plan;
 	return plan;
+}
+
+/*
+ * migrate_catalog_is_current
+ *		Whether the catalog has the version of this library (0.3), rather
+ *		than an older one that ALTER EXTENSION migrate UPDATE has not
+ *		brought up to date yet.
+ */
+bool
+migrate_catalog_is_current(void)
+{
+	if (catalog_current < 0)
+		check_catalog_version();
+	return catalog_current == 1;
+}
+
+/*
+ * Looks at which version the catalog has; if it is not the one the kept
+ * plans were prepared for, forgets them all.
+ */
+static void
+check_catalog_version(void)
+{
+	int			current = get_attnum(migrate_catalog_relid("migration"),
+									 "statements_done") != InvalidAttrNumber;
+	int			i;
+
+	if (current != prepared_for)
+	{
+		for (i = 0; i < nprepared; i++)
+		{
+			SPI_freeplan(*prepared[i]);
+			*prepared[i] = NULL;
+		}
+		nprepared = 0;
+		prepared_for = current;
+	}
+	catalog_current = current;
+}
+
+/*
+ * sql with each "{{current|older}}" replaced by one of its two texts,
+ * the first if current.
+ */
+static char *
+for_catalog_version(const char *sql, bool current)
+{
+	StringInfoData buf;
+	const char *p = sql;
+	const char *open;
+
+	initStringInfo(&buf);
+	while ((open = strstr(p, "{{")) != NULL)
+	{
+		const char *bar = strchr(open, '|');
+		const char *close = bar ? strstr(bar, "}}") : NULL;
+
+		if (close == NULL)
+			elog(ERROR, "malformed catalog query: %s", sql);
+		appendBinaryStringInfo(&buf, p, open - p);
+		if (current)
+			appendBinaryStringInfo(&buf, open + 2, bar - open - 2);
+		else
+			appendBinaryStringInfo(&buf, bar + 1, close - bar - 1);
+		p = close + 2;
+	}
+	appendStringInfoString(&buf, p);
+	return buf.data;
 }
 
 /*
@@ -601,11 +703,12 @@ migrate_catalog_with_requires(bool applied_only)
 /*
  * migrate_catalog_record
  *		Appends a history row and sets the migration's state, its applied
- *		checksum and its last event, in one statement.
+ *		checksum, its last event and how many of its statements a deploy
+ *		has completed, in one statement.
  */
 void
 migrate_catalog_record(const MigrationEvent *ev, const char *new_state,
-					   const char *applied_checksum)
+					   const char *applied_checksum, int statements_done)
 {
 	static SPIPlanPtr plan = NULL;
 	CatalogArgs args = {0};
@@ -617,7 +720,7 @@ migrate_catalog_record(const MigrationEvent *ev, const char *new_state,
 	arg_text(&args, m->version);
 	arg_text(&args, m->name);
 	arg_text(&args, ev->action);	/* $5 */
-	arg_text(&args, ev->ok ? "ok" : "failed");
+	arg_text(&args, ev->status);
 	arg_datum(&args, TIMESTAMPTZOID, TimestampTzGetDatum(ev->started_at),
 			  false);
 	arg_datum(&args, FLOAT8OID, Float8GetDatum(ev->duration_ms), false);
@@ -637,6 +740,7 @@ migrate_catalog_record(const MigrationEvent *ev, const char *new_state,
 	/* the event id first, so that the statement needs no join */
 	arg_int8(&args,
 			 nextval_internal(migrate_catalog_relid("event_id_seq"), false));
+	arg_datum(&args, INT4OID, Int32GetDatum(statements_done), false);
 
 	migrate_catalog_prepare(&plan,
 							"WITH e AS (INSERT INTO migrate.event (id, run_id, project,"
@@ -651,9 +755,59 @@ migrate_catalog_record(const MigrationEvent *ev, const char *new_state,
 							" last_duration_ms = $8,"
 							" last_error = $14 OPERATOR(pg_catalog.||) ': '"
 							" OPERATOR(pg_catalog.||) $15"
+							"{{, last_run_id = $1, last_pid = $11, statements_done = $22|}}"
 							" WHERE id OPERATOR(pg_catalog.=) $18",
 							&args);
 	exec_one_row(plan, &args);
+}
+
+/*
+ * migrate_catalog_set_statements_done
+ *		Records that a deploy has completed the first n statements of
+ *		non-transactional migration m.
+ */
+void
+migrate_catalog_set_statements_done(const Migration *m, int n)
+{
+	static SPIPlanPtr plan = NULL;
+	CatalogArgs args = {0};
+
+	arg_int8(&args, m->id);
+	arg_datum(&args, INT4OID, Int32GetDatum(n), false);
+	migrate_catalog_prepare(&plan,
+							"UPDATE migrate.migration SET statements_done = $2"
+							" WHERE id OPERATOR(pg_catalog.=) $1",
+							&args);
+	exec_one_row(plan, &args);
+}
+
+/*
+ * migrate_catalog_deploying
+ *		The migration that the deploy in process pid has last started, as
+ *		committed, and that deploy's run id; NULL if none.
+ */
+Migration *
+migrate_catalog_deploying(int pid, int64 *run_id)
+{
+	static SPIPlanPtr plan = NULL;
+	CatalogArgs args = {0};
+	List	   *rows;
+	Migration  *m;
+
+	arg_datum(&args, INT4OID, Int32GetDatum(pid), false);
+	migrate_catalog_prepare(&plan,
+							"SELECT " MIGRATION_COLUMNS_NO_SCRIPTS
+							" FROM migrate.migration"
+							" WHERE state OPERATOR(pg_catalog.=) 'running'"
+							" AND {{last_pid OPERATOR(pg_catalog.=) $1|$1 IS NULL}}"
+							" ORDER BY last_event DESC LIMIT 1",
+							&args);
+	rows = migrate_catalog_fetch(plan, &args, 1);
+	if (rows == NIL)
+		return NULL;
+	m = linitial(rows);
+	*run_id = m->last_run_id;
+	return m;
 }
 
 /*
@@ -692,7 +846,8 @@ enum
 	COL_ID = 1, COL_PROJECT, COL_KIND, COL_VERSION, COL_NAME, COL_UP,
 	COL_DOWN, COL_REQUIRES, COL_TRANSACTIONAL, COL_CHECKSUM,
 	COL_DOWN_CHECKSUM, COL_REGISTERED_BY, COL_STATE, COL_APPLIED_CHECKSUM,
-	COL_LAST_EVENT, MIGRATION_NCOLUMNS = COL_LAST_EVENT
+	COL_LAST_EVENT, COL_STATEMENTS_DONE, COL_LAST_RUN_ID,
+	MIGRATION_NCOLUMNS = COL_LAST_RUN_ID
 };
 
 /* Its string columns, in the order of the Migration fields they fill. */
@@ -732,7 +887,7 @@ migration_startup(DestReceiver *self, int operation, TupleDesc typeinfo)
 	static const Oid types[MIGRATION_NCOLUMNS] = {
 		INT8OID, TEXTOID, TEXTOID, TEXTOID, TEXTOID, TEXTOID, TEXTOID,
 		TEXTARRAYOID, BOOLOID, TEXTOID, TEXTOID, TEXTOID, TEXTOID, TEXTOID,
-		INT8OID
+		INT8OID, INT4OID, INT8OID
 	};
 	int			i;
 
@@ -813,6 +968,10 @@ migration_receive(TupleTableSlot *slot, DestReceiver *self)
 	m->transactional = DatumGetBool(slot->tts_values[COL_TRANSACTIONAL - 1]);
 	if (!slot->tts_isnull[COL_LAST_EVENT - 1])
 		m->last_event = DatumGetInt64(slot->tts_values[COL_LAST_EVENT - 1]);
+	m->statements_done =
+		DatumGetInt32(slot->tts_values[COL_STATEMENTS_DONE - 1]);
+	if (!slot->tts_isnull[COL_LAST_RUN_ID - 1])
+		m->last_run_id = DatumGetInt64(slot->tts_values[COL_LAST_RUN_ID - 1]);
 
 	MemoryContextSwitchTo(r->target);
 	r->rows = lappend(r->rows, m);

@@ -37,19 +37,20 @@ typedef struct MigrationEvent
 	int64		run_id;
 	const Migration *migration;
 	const char *action;			/* "up", "down", "repeat" or "baseline" */
-	bool		ok;
+	const char *status;			/* "ok", "failed", "started" or "retry" */
 	TimestampTz started_at;
 	double		duration_ms;
 	const char *role;			/* who called run, rollback, ... */
 	const char *ran_as;			/* whose rights the script ran with */
 	const char *checksum;
-	ErrorData  *error;			/* the failure, when !ok */
+	ErrorData  *error;			/* the failure, if any */
 } MigrationEvent;
 
 /* catalog.c */
 extern void migrate_catalog_init(void);
 extern Oid	migrate_catalog_relid(const char *relname);
 extern Oid	migrate_catalog_owner(void);
+extern bool migrate_catalog_is_current(void);
 extern int64 migrate_catalog_next_run_id(void);
 extern void migrate_catalog_write_generation(bool bump, bool nothing_due);
 
@@ -70,7 +71,10 @@ extern List *migrate_catalog_with_requires(bool applied_only);
 
 extern void migrate_catalog_record(const MigrationEvent *ev,
 								   const char *new_state,
-								   const char *applied_checksum);
+								   const char *applied_checksum,
+								   int statements_done);
+extern void migrate_catalog_set_statements_done(const Migration *m, int n);
+extern Migration *migrate_catalog_deploying(int pid, int64 *run_id);
 
 /* catalog_due.c */
 extern int64 migrate_catalog_read_generation(bool latest, bool *nothing_due);

@@ -4,7 +4,9 @@
  *	  The rows of status(), validate() and current_version().
  *
  * These are the readers: each runs one read-only query (a reader's
- * snapshot, no lock, so they never wait for a run nor make one wait) and
+ * snapshot, no lock, so they never wait for a run nor make one wait; the
+ * only lock status() touches is a deploy's run lock, tried without
+ * waiting, to tell a running deploy from an interrupted one) and
  * connects to SPI itself.  status() sends its rows straight from the
  * executor into the function's tuplestore, in the order of the index
  * migration_status_key; validate() turns its rows into sentences here, so
@@ -14,13 +16,33 @@
  */
 #include "postgres.h"
 
+#include "executor/executor.h"
 #include "executor/tstoreReceiver.h"
 #include "utils/memutils.h"
 
 #include "catalog_internal.h"
+#include "lock.h"
 #include "version.h"
 
+/*
+ * status()'s rows go through this receiver on their way to the tuplestore:
+ * a migration left "running" by a deploy whose run lock nobody holds any
+ * more (lock.c) is shown as interrupted.  Other rows pass untouched.
+ */
+typedef struct LivenessReceiver
+{
+	DestReceiver pub;
+	DestReceiver *store;
+	TupleTableSlot *slot;		/* for the rows it changes, made by the
+								 * caller: it outlives the query */
+} LivenessReceiver;
+
 static void connect_spi(void);
+static void liveness_startup(DestReceiver *self, int operation,
+							 TupleDesc typeinfo);
+static bool liveness_receive(TupleTableSlot *slot, DestReceiver *self);
+static void liveness_shutdown(DestReceiver *self);
+static void liveness_destroy(DestReceiver *self);
 
 /*
  * migrate_catalog_status
@@ -34,6 +56,7 @@ migrate_catalog_status(const char *project, Tuplestorestate *tupstore,
 	static SPIPlanPtr plan = NULL;
 	CatalogArgs args = {0};
 	DestReceiver *dest = CreateDestReceiver(DestTuplestore);
+	LivenessReceiver liveness = {0};
 
 	arg_text(&args, project);
 	connect_spi();
@@ -52,6 +75,7 @@ migrate_catalog_status(const char *project, Tuplestorestate *tupstore,
 							" down IS NOT NULL, transactional, requires,"
 							" CASE WHEN state OPERATOR(pg_catalog.=) 'failed'"
 							" THEN last_error END"
+							"{{, last_run_id, last_pid|}}"
 							" FROM migrate.migration"
 							" WHERE $1 IS NULL OR project OPERATOR(pg_catalog.=) $1"
 							" ORDER BY project COLLATE pg_catalog.\"C\", kind DESC, version,"
@@ -61,10 +85,72 @@ migrate_catalog_status(const char *project, Tuplestorestate *tupstore,
 	SetTuplestoreDestReceiverParams(dest, tupstore, CurrentMemoryContext,
 									false, tupdesc,
 									"catalog query does not match the function's result type");
+	liveness.pub.receiveSlot = liveness_receive;
+	liveness.pub.rStartup = liveness_startup;
+	liveness.pub.rShutdown = liveness_shutdown;
+	liveness.pub.rDestroy = liveness_destroy;
+	liveness.pub.mydest = DestTuplestore;
+	liveness.store = dest;
+	liveness.slot = MakeSingleTupleTableSlot(tupdesc, &TTSOpsVirtual);
 	migrate_catalog_exec(plan, &args, CATALOG_READ_ONLY | CATALOG_INDEX_ORDER,
-						 0, dest);
+						 0, &liveness.pub);
+	ExecDropSingleTupleTableSlot(liveness.slot);
 	dest->rDestroy(dest);
 	SPI_finish();
+}
+
+/*
+ * The columns of status() that liveness_receive reads and changes, from 0.
+ */
+#define STATUS_STATE	4
+#define STATUS_RUN_ID	12
+
+static void
+liveness_startup(DestReceiver *self, int operation, TupleDesc typeinfo)
+{
+	LivenessReceiver *r = (LivenessReceiver *) self;
+
+	r->store->rStartup(r->store, operation, typeinfo);
+}
+
+static void
+liveness_shutdown(DestReceiver *self)
+{
+	LivenessReceiver *r = (LivenessReceiver *) self;
+
+	r->store->rShutdown(r->store);
+}
+
+/* The tuplestore's receiver is destroyed by its creator. */
+static void
+liveness_destroy(DestReceiver *self)
+{
+}
+
+static bool
+liveness_receive(TupleTableSlot *slot, DestReceiver *self)
+{
+	LivenessReceiver *r = (LivenessReceiver *) self;
+	text	   *state;
+	int			natts = slot->tts_tupleDescriptor->natts;
+
+	slot_getallattrs(slot);
+	/* status() of a catalog before 0.3 has no run_id: nothing to check */
+	if (natts <= STATUS_RUN_ID ||
+		slot->tts_isnull[STATUS_STATE] || slot->tts_isnull[STATUS_RUN_ID])
+		return r->store->receiveSlot(slot, r->store);
+	state = DatumGetTextPP(slot->tts_values[STATUS_STATE]);
+	if (VARSIZE_ANY_EXHDR(state) != strlen("running") ||
+		memcmp(VARDATA_ANY(state), "running", strlen("running")) != 0 ||
+		migrate_lock_run_alive(DatumGetInt64(slot->tts_values[STATUS_RUN_ID])))
+		return r->store->receiveSlot(slot, r->store);
+
+	ExecClearTuple(r->slot);
+	memcpy(r->slot->tts_values, slot->tts_values, natts * sizeof(Datum));
+	memcpy(r->slot->tts_isnull, slot->tts_isnull, natts * sizeof(bool));
+	r->slot->tts_values[STATUS_STATE] = CStringGetTextDatum("interrupted");
+	ExecStoreVirtualTuple(r->slot);
+	return r->store->receiveSlot(r->slot, r->store);
 }
 
 /*

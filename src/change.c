@@ -92,6 +92,7 @@ static void change_subxact_callback(SubXactEvent event,
 static void connect_call(MigrateChange *call, const char *function);
 static void lock_call(bool wait);
 static bool anything_due(void);
+static void deploy_running(int pid) pg_attribute_noreturn();
 
 /*
  * migrate_change_init
@@ -181,8 +182,11 @@ bool
 migrate_change_begin_if_due(MigrateChange *call, const char *function,
 							bool wait)
 {
+	int			deploy_pid;
+
 	connect_call(call, function);
-	migrate_lock_wait_for_holder(wait);
+	if (!migrate_lock_wait_for_holder(wait, &deploy_pid))
+		deploy_running(deploy_pid);
 	if (anything_due())
 	{
 		lock_call(wait);
@@ -204,24 +208,62 @@ migrate_change_begin_if_due(MigrateChange *call, const char *function,
 void
 migrate_change_end(MigrateChange *call, ChangeOutcome outcome)
 {
-	if (outcome != CHANGE_NONE)
-	{
-		bool		nothing_due = outcome == CHANGE_DUE ? false :
-		!migrate_catalog_due_rows();
-
-		if (written_in == InvalidSubTransactionId ||
-			written_nothing_due != nothing_due)
-		{
-			migrate_catalog_write_generation(written_in ==
-											 InvalidSubTransactionId,
-											 nothing_due);
-			written_in = GetCurrentSubTransactionId();
-			written_nothing_due = nothing_due;
-		}
-	}
+	migrate_change_publish(outcome);
 	MemoryContextSwitchTo(call->caller);
 	if (SPI_finish() != SPI_OK_FINISH)
 		elog(ERROR, "SPI_finish failed");
+}
+
+/*
+ * migrate_change_publish
+ *		Step 5 alone: what end does before the caller's commit, and what
+ *		the deploy procedure does before each of its own commits.
+ */
+void
+migrate_change_publish(ChangeOutcome outcome)
+{
+	bool		nothing_due;
+
+	if (outcome == CHANGE_NONE)
+		return;
+	nothing_due = outcome == CHANGE_DUE ? false : !migrate_catalog_due_rows();
+	if (written_in == InvalidSubTransactionId ||
+		written_nothing_due != nothing_due)
+	{
+		migrate_catalog_write_generation(written_in == InvalidSubTransactionId,
+										 nothing_due);
+		written_in = GetCurrentSubTransactionId();
+		written_nothing_due = nothing_due;
+	}
+}
+
+/*
+ * migrate_change_begin_deploy
+ *		Steps 1, 3 and 4 for deploy run_id, which is connected to SPI
+ *		already and has just committed (so holds no snapshot): takes the
+ *		locks of a deploy for the session (lock.c), or fails with 55P03 if
+ *		another deploy runs.  A deploy reads the catalog only in
+ *		transactions that start after it holds the lock, so no snapshot of
+ *		its own can be stale.  migrate_change_end_deploy releases the locks.
+ */
+void
+migrate_change_begin_deploy(int64 run_id)
+{
+	int			deploy_pid;
+
+	migrate_change_check("migrate.deploy()");
+	if (!migrate_lock_deploy_begin(run_id, &deploy_pid))
+		deploy_running(deploy_pid);
+}
+
+/*
+ * migrate_change_end_deploy
+ *		Releases the session locks of the deploy, on any exit.
+ */
+void
+migrate_change_end_deploy(void)
+{
+	migrate_lock_deploy_end();
 }
 
 /* Steps 1 and 2. */
@@ -250,8 +292,10 @@ static void
 lock_call(bool wait)
 {
 	bool		nothing_due;
+	int			deploy_pid;
 
-	migrate_lock_acquire(wait);
+	if (!migrate_lock_acquire(wait, &deploy_pid))
+		deploy_running(deploy_pid);
 	if (IsolationUsesXactSnapshot() &&
 		migrate_catalog_read_generation(false, &nothing_due) !=
 		migrate_catalog_read_generation(true, &nothing_due))
@@ -273,4 +317,37 @@ anything_due(void)
 
 	(void) migrate_catalog_read_generation(false, &nothing_due);
 	return !nothing_due && migrate_catalog_due_rows();
+}
+
+/*
+ * The error of every call that finds a deploy running (pid, 0 if it cannot
+ * be named): it fails at once rather than wait, since a transaction that
+ * waits with a snapshot would block the deploy's concurrent index builds.
+ * The deploy's run and the migration it applies come from the catalog, as
+ * last committed.
+ */
+static void
+deploy_running(int pid)
+{
+	int64		run_id;
+	Migration  *m = pid != 0 ? migrate_catalog_deploying(pid, &run_id) : NULL;
+
+	if (m != NULL)
+		ereport(ERROR,
+				(errcode(ERRCODE_LOCK_NOT_AVAILABLE),
+				 errmsg("a deploy is running: process %d, run %lld, applying migration %s",
+						pid, (long long) run_id, migrate_migration_describe(m)),
+				 errdetail("While a deploy runs, every call that changes migrations fails at once instead of waiting."),
+				 errhint("Retry when the deploy has ended; migrate.status() shows its progress.")));
+	if (pid != 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_LOCK_NOT_AVAILABLE),
+				 errmsg("a deploy is running in process %d", pid),
+				 errdetail("While a deploy runs, every call that changes migrations fails at once instead of waiting."),
+				 errhint("Retry when the deploy has ended; migrate.status() shows its progress.")));
+	ereport(ERROR,
+			(errcode(ERRCODE_LOCK_NOT_AVAILABLE),
+			 errmsg("a deploy is running"),
+			 errdetail("While a deploy runs, every call that changes migrations fails at once instead of waiting."),
+			 errhint("Retry when the deploy has ended; migrate.status() shows its progress.")));
 }

@@ -31,5 +31,8 @@ extern void migrate_change_begin(MigrateChange *call, const char *function,
 extern bool migrate_change_begin_if_due(MigrateChange *call,
 										const char *function, bool wait);
 extern void migrate_change_end(MigrateChange *call, ChangeOutcome outcome);
+extern void migrate_change_publish(ChangeOutcome outcome);
+extern void migrate_change_begin_deploy(int64 run_id);
+extern void migrate_change_end_deploy(void);
 
 #endif							/* MIGRATE_CHANGE_H */

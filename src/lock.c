@@ -16,10 +16,30 @@
  * lock_timeout, statement_timeout, query cancel and deadlock detection,
  * like any heavyweight lock.
  *
+ * A deploy (deploy.c) commits as it goes, so it holds the same lock for
+ * its session, from before its first commit to its end, with two more
+ * advisory locks of its own, also for the session:
+ *
+ * - the deploy lock (objsubid 3 in pg_locks, same classid and objid),
+ *	 which says that a deploy runs: at most one does, and every other call
+ *	 that finds the migration lock taken and this one held fails at once
+ *	 (55P03) instead of waiting, since a transaction waiting with a
+ *	 snapshot would block the deploy's concurrent index builds;
+ * - the run lock (classid and objid the high and low 32 bits of the run
+ *	 id, objsubid 4), which says that this run is alive: status() shows a
+ *	 migration its deploy left "running" as interrupted once nobody holds
+ *	 that run's lock.
+ *
+ * The backend's exit releases session locks, so a crash, a kill or a lost
+ * client ends them too; deploy.c releases them on every other exit.  No
+ * other user of advisory locks uses objsubid 3 or 4 (pg_advisory_lock
+ * uses 1 and 2).
+ *
  *-------------------------------------------------------------------------
  */
 #include "postgres.h"
 
+#include "access/xlog.h"
 #include "miscadmin.h"
 #include "storage/lock.h"
 
@@ -27,8 +47,22 @@
 #include "lock.h"
 #include "migrate.h"
 
+#define DEPLOY_LOCK_SUBID 3
+#define RUN_LOCK_SUBID 4
+
+static bool acquire_unless_deploying(LOCKMODE mode, bool wait,
+									 int *deploy_pid);
 static void lock_not_available(const LOCKTAG *tag) pg_attribute_noreturn();
 static int	lock_holder_pid(const LOCKTAG *tag);
+
+/* Which of its session locks this backend's deploy holds. */
+static struct
+{
+	bool		deploy;
+	bool		run;
+	bool		migration;
+	int64		run_id;
+}			held;
 
 static void
 set_migration_locktag(LOCKTAG *tag)
@@ -38,21 +72,35 @@ set_migration_locktag(LOCKTAG *tag)
 						 (uint32) MIGRATE_LOCK_KEY, 1);
 }
 
+static void
+set_deploy_locktag(LOCKTAG *tag)
+{
+	SET_LOCKTAG_ADVISORY(*tag, MyDatabaseId,
+						 (uint32) (MIGRATE_LOCK_KEY >> 32),
+						 (uint32) MIGRATE_LOCK_KEY, DEPLOY_LOCK_SUBID);
+}
+
+static void
+set_run_locktag(LOCKTAG *tag, int64 run_id)
+{
+	SET_LOCKTAG_ADVISORY(*tag, MyDatabaseId,
+						 (uint32) ((uint64) run_id >> 32),
+						 (uint32) run_id, RUN_LOCK_SUBID);
+}
+
 /*
  * migrate_lock_acquire
- *		Takes the migration lock for the rest of the transaction.
+ *		Takes the migration lock for the rest of the transaction, and
+ *		returns true; or, if a deploy holds it, returns false at once with
+ *		the deploy's process id in *deploy_pid (0 if it cannot be named).
  *
  * With wait false, fails at once with 55P03 naming the process that holds
  * the lock.  Taking it again in the same transaction is cheap.
  */
-void
-migrate_lock_acquire(bool wait)
+bool
+migrate_lock_acquire(bool wait, int *deploy_pid)
 {
-	LOCKTAG		tag;
-
-	set_migration_locktag(&tag);
-	if (LockAcquire(&tag, ExclusiveLock, false, !wait) == LOCKACQUIRE_NOT_AVAIL)
-		lock_not_available(&tag);
+	return acquire_unless_deploying(ExclusiveLock, wait, deploy_pid);
 }
 
 /*
@@ -67,16 +115,136 @@ migrate_lock_acquire(bool wait)
  * that changes take (and that pg_advisory_xact_lock takes), not with
  * itself.  With wait false, fails like migrate_lock_acquire.
  */
-void
-migrate_lock_wait_for_holder(bool wait)
+bool
+migrate_lock_wait_for_holder(bool wait, int *deploy_pid)
 {
 	LOCKTAG		tag;
 
-	set_migration_locktag(&tag);
-	if (LockAcquire(&tag, ShareLock, false, !wait) == LOCKACQUIRE_NOT_AVAIL)
-		lock_not_available(&tag);
+	if (!acquire_unless_deploying(ShareLock, wait, deploy_pid))
+		return false;
 	/* acquired just now by this resource owner, so ours to release */
+	set_migration_locktag(&tag);
 	LockRelease(&tag, ShareLock, false);
+	return true;
+}
+
+/*
+ * Takes the migration lock in mode for the transaction; if it is taken
+ * and a deploy runs, returns false instead of waiting.  Whoever holds the
+ * migration lock while a deploy runs is that deploy: it took the deploy
+ * lock first and lets it go last.
+ */
+static bool
+acquire_unless_deploying(LOCKMODE mode, bool wait, int *deploy_pid)
+{
+	LOCKTAG		tag;
+	int			count;
+
+	set_migration_locktag(&tag);
+	if (LockAcquire(&tag, mode, false, true) != LOCKACQUIRE_NOT_AVAIL)
+		return true;
+
+	set_deploy_locktag(&tag);
+	(void) GetLockConflicts(&tag, ShareLock, &count);
+	if (count > 0)
+	{
+		*deploy_pid = lock_holder_pid(&tag);
+		return false;
+	}
+
+	set_migration_locktag(&tag);
+	if (LockAcquire(&tag, mode, false, !wait) == LOCKACQUIRE_NOT_AVAIL)
+		lock_not_available(&tag);
+	return true;
+}
+
+/*
+ * migrate_lock_deploy_begin
+ *		Takes the session locks of deploy run_id: the deploy lock, without
+ *		waiting, then the run lock, then the migration lock, waiting for a
+ *		transaction that holds it (honouring lock_timeout, like any lock
+ *		wait).  Returns true when it holds all three; returns false if
+ *		another deploy runs, with that deploy's process id in *deploy_pid
+ *		(0 if it cannot be named).
+ *
+ * migrate_lock_deploy_end releases what this took, whatever the point at
+ * which it stopped.
+ */
+bool
+migrate_lock_deploy_begin(int64 run_id, int *deploy_pid)
+{
+	LOCKTAG		tag;
+
+	Assert(!held.deploy && !held.run && !held.migration);
+	set_deploy_locktag(&tag);
+	if (LockAcquire(&tag, ExclusiveLock, true, true) == LOCKACQUIRE_NOT_AVAIL)
+	{
+		*deploy_pid = lock_holder_pid(&tag);
+		return false;
+	}
+	held.deploy = true;
+
+	set_run_locktag(&tag, run_id);
+	(void) LockAcquire(&tag, ExclusiveLock, true, false);
+	held.run = true;
+	held.run_id = run_id;
+
+	set_migration_locktag(&tag);
+	(void) LockAcquire(&tag, ExclusiveLock, true, false);
+	held.migration = true;
+	return true;
+}
+
+/*
+ * migrate_lock_deploy_end
+ *		Releases the session locks migrate_lock_deploy_begin took, the
+ *		migration lock first and the deploy lock last.
+ */
+void
+migrate_lock_deploy_end(void)
+{
+	LOCKTAG		tag;
+
+	if (held.migration)
+	{
+		set_migration_locktag(&tag);
+		LockRelease(&tag, ExclusiveLock, true);
+		held.migration = false;
+	}
+	if (held.run)
+	{
+		set_run_locktag(&tag, held.run_id);
+		LockRelease(&tag, ExclusiveLock, true);
+		held.run = false;
+	}
+	if (held.deploy)
+	{
+		set_deploy_locktag(&tag);
+		LockRelease(&tag, ExclusiveLock, true);
+		held.deploy = false;
+	}
+}
+
+/*
+ * migrate_lock_run_alive
+ *		Whether the deploy with run id run_id still runs: whether some
+ *		backend holds its run lock.  Never waits.  On a standby, which
+ *		cannot see the primary's locks, says true.
+ */
+bool
+migrate_lock_run_alive(int64 run_id)
+{
+	LOCKTAG		tag;
+
+	if (RecoveryInProgress())
+		return true;
+	if (held.run && held.run_id == run_id)
+		return true;
+	set_run_locktag(&tag, run_id);
+	if (LockAcquire(&tag, ShareLock, false, true) == LOCKACQUIRE_NOT_AVAIL)
+		return true;
+	LockRelease(&tag, ShareLock, false);
+	return false;
 }
 
 /* The error for wait => false when another transaction holds the lock. */

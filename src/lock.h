@@ -16,7 +16,10 @@
  */
 #define MIGRATE_LOCK_KEY INT64CONST(30796665482998885)
 
-extern void migrate_lock_acquire(bool wait);
-extern void migrate_lock_wait_for_holder(bool wait);
+extern bool migrate_lock_acquire(bool wait, int *deploy_pid);
+extern bool migrate_lock_wait_for_holder(bool wait, int *deploy_pid);
+extern bool migrate_lock_deploy_begin(int64 run_id, int *deploy_pid);
+extern void migrate_lock_deploy_end(void);
+extern bool migrate_lock_run_alive(int64 run_id);
 
 #endif							/* MIGRATE_LOCK_H */

@@ -36,9 +36,12 @@ typedef struct Migration
 	char	   *checksum;
 	char	   *down_checksum;
 	char	   *registered_by;
-	char	   *state;			/* "pending", "applied" or "failed" */
+	char	   *state;			/* "pending", "applied", "failed" or "running" */
 	char	   *applied_checksum;	/* NULL unless applied at some point */
 	int64		last_event;		/* 0 if none */
+	int64		last_run_id;	/* run of last_event, 0 if none */
+	int			statements_done;	/* of a non-transactional migration,
+									 * completed by deploys */
 } Migration;
 
 /* What the current user wants to do as a migration's registrant. */

@@ -40,6 +40,7 @@
 #include "postgres.h"
 
 #include "access/xact.h"
+#include "catalog/pg_authid_d.h"
 #include "commands/async.h"
 #include "executor/spi.h"
 #include "lib/stringinfo.h"
@@ -50,6 +51,7 @@
 #include "tcop/tcopprot.h"
 #include "utils/backend_status.h"
 #include "utils/guc.h"
+#include "utils/guc_tables.h"
 #include "utils/json.h"
 #include "utils/memutils.h"
 #include "utils/resowner.h"
@@ -58,6 +60,7 @@
 #include "catalog.h"
 #include "guard.h"
 #include "runner.h"
+#include "toplevel.h"
 
 typedef struct RunnerErrorArg
 {
@@ -66,80 +69,152 @@ typedef struct RunnerErrorArg
 	int			line;
 } RunnerErrorArg;
 
+/*
+ * One script being run, from script_enter to script_leave: as its
+ * migration's registrant, guarded, under an error context naming the
+ * migration and the statement.
+ */
+typedef struct ScriptRun
+{
+	const ScriptLabel *label;
+	Oid			run_as;
+	char	   *name;			/* the migration's, for pg_stat_activity */
+	int			nstmts;
+	Oid			save_userid;
+	int			save_sec_context;
+	RunnerErrorArg errarg;
+	ErrorContextCallback errcallback;
+} ScriptRun;
+
 static void runner_error_callback(void *arg);
+static void script_enter(ScriptRun *sr, const ScriptLabel *label,
+						 Oid run_as, int nstmts);
+static void script_leave(ScriptRun *sr);
+static void script_statement(ScriptRun *sr, const char *script,
+							 const ScriptStatement *st, int stmtno,
+							 bool toplevel);
 static void execute_script(const char *script, const ScriptLabel *label,
-						   Oid run_as);
+						   Oid run_as, const char *lock_timeout);
 static void execute_statement(const char *sql);
 
 /*
+ * script_enter
+ *		Starts running a script of nstmts statements as role run_as: tells
+ *		the guards, switches to the registrant in a security-restricted
+ *		operation, and pushes the error context.  script_leave undoes it
+ *		all; an error unwinding past the caller's (sub)transaction needs
+ *		only guard.c told and pg_stat_activity restored (the abort restores
+ *		the user and pops nothing else), which the callers do.
+ */
+static void
+script_enter(ScriptRun *sr, const ScriptLabel *label, Oid run_as, int nstmts)
+{
+	sr->label = label;
+	sr->run_as = run_as;
+	sr->name = migrate_migration_name(label->project, label->version,
+									  label->name);
+	sr->nstmts = nstmts;
+	sr->errarg.label = label;
+	sr->errarg.stmtno = 0;
+	sr->errarg.line = 0;
+
+	migrate_guard_enter_migration();
+	GetUserIdAndSecContext(&sr->save_userid, &sr->save_sec_context);
+	SetUserIdAndSecContext(run_as,
+						   sr->save_sec_context |
+						   SECURITY_LOCAL_USERID_CHANGE |
+						   SECURITY_RESTRICTED_OPERATION);
+
+	sr->errcallback.callback = runner_error_callback;
+	sr->errcallback.arg = &sr->errarg;
+	sr->errcallback.previous = error_context_stack;
+	error_context_stack = &sr->errcallback;
+}
+
+static void
+script_leave(ScriptRun *sr)
+{
+	error_context_stack = sr->errcallback.previous;
+	SetUserIdAndSecContext(sr->save_userid, sr->save_sec_context);
+	migrate_guard_leave_migration();
+	pgstat_report_activity(STATE_RUNNING, debug_query_string);
+}
+
+/*
+ * script_statement
+ *		Runs statement stmtno (from 1) of the script: through SPI, or with
+ *		toplevel, as a top-level statement (toplevel.c).
+ */
+static void
+script_statement(ScriptRun *sr, const char *script, const ScriptStatement *st,
+				 int stmtno, bool toplevel)
+{
+	char	   *sql = pnstrdup(script + st->offset, st->length);
+	char	   *activity;
+
+	sr->errarg.stmtno = stmtno;
+	sr->errarg.line = st->line;
+	/* pg_stat_activity keeps track_activity_query_size bytes */
+	activity = psprintf("/* migrate: %s of %s, statement %d of %d */ %.*s",
+						migrate_script_part_name(sr->label->part), sr->name,
+						stmtno, sr->nstmts,
+						pg_mbcliplen(sql, st->length,
+									 pgstat_track_activity_query_size),
+						sql);
+	pgstat_report_activity(STATE_RUNNING, activity);
+	if (toplevel)
+	{
+		char	   *drop = migrate_toplevel_invalid_index(sql);
+
+		if (drop != NULL)
+		{
+			ereport(NOTICE,
+					(errmsg("dropping the invalid index left by an earlier attempt of statement %d",
+							stmtno),
+					 errdetail_internal("%s", drop)));
+			migrate_toplevel_execute(drop);
+		}
+		migrate_toplevel_execute(sql);
+	}
+	else
+		execute_statement(sql);
+	pfree(activity);
+	pfree(sql);
+}
+
+/*
  * execute_script
- *		Runs script (one that passed migrate_script_check) as role run_as.
+ *		Runs script (one that passed migrate_script_check) as role run_as,
+ *		with lock_timeout set (unless NULL) for the script, which may set
+ *		its own.
  *
  * The caller is connected to SPI.  On error, throws; the caller's
  * (sub)transaction abort cleans up.  Memory is allocated in the current
  * context: the caller resets it between migrations.
  */
 static void
-execute_script(const char *script, const ScriptLabel *label, Oid run_as)
+execute_script(const char *script, const ScriptLabel *label, Oid run_as,
+			   const char *lock_timeout)
 {
-	Oid			save_userid;
-	int			save_sec_context;
+	ScriptRun	sr;
 	List	   *stmts;
 	ListCell   *lc;
-	RunnerErrorArg errarg;
-	ErrorContextCallback errcallback;
-	int			nstmts;
 	int			nestlevel;
-	char	   *name = migrate_migration_name(label->project, label->version,
-											  label->name);
-
-	GetUserIdAndSecContext(&save_userid, &save_sec_context);
-	errarg.label = label;
-	errarg.stmtno = 0;
-	errarg.line = 0;
 
 	PG_TRY();
 	{
-		migrate_guard_enter_migration();
 		stmts = migrate_script_statements(script);
-		nstmts = list_length(stmts);
-
-		SetUserIdAndSecContext(run_as,
-							   save_sec_context |
-							   SECURITY_LOCAL_USERID_CHANGE |
-							   SECURITY_RESTRICTED_OPERATION);
+		script_enter(&sr, label, run_as, list_length(stmts));
 		nestlevel = NewGUCNestLevel();
-
-		errcallback.callback = runner_error_callback;
-		errcallback.arg = &errarg;
-		errcallback.previous = error_context_stack;
-		error_context_stack = &errcallback;
-
+		if (lock_timeout)
+			(void) set_config_option("lock_timeout", lock_timeout,
+									 PGC_USERSET, PGC_S_SESSION,
+									 GUC_ACTION_SET, true, 0, false);
 		foreach(lc, stmts)
-		{
-			ScriptStatement *st = (ScriptStatement *) lfirst(lc);
-			char	   *sql = pnstrdup(script + st->offset, st->length);
-			char	   *activity;
-
-			errarg.stmtno = foreach_current_index(lc) + 1;
-			errarg.line = st->line;
-			/* pg_stat_activity keeps track_activity_query_size bytes */
-			activity = psprintf("/* migrate: %s of %s, statement %d of %d */ %.*s",
-								migrate_script_part_name(label->part), name,
-								errarg.stmtno, nstmts,
-								pg_mbcliplen(sql, st->length,
-											 pgstat_track_activity_query_size),
-								sql);
-			pgstat_report_activity(STATE_RUNNING, activity);
-			execute_statement(sql);
-			pfree(activity);
-			pfree(sql);
-		}
-
-		error_context_stack = errcallback.previous;
+			script_statement(&sr, script, lfirst(lc),
+							 foreach_current_index(lc) + 1, false);
 		AtEOXact_GUC(false, nestlevel);
-		SetUserIdAndSecContext(save_userid, save_sec_context);
-		migrate_guard_leave_migration();
+		script_leave(&sr);
 	}
 	PG_CATCH();
 	{
@@ -148,8 +223,6 @@ execute_script(const char *script, const ScriptLabel *label, Oid run_as)
 		PG_RE_THROW();
 	}
 	PG_END_TRY();
-
-	pgstat_report_activity(STATE_RUNNING, debug_query_string);
 }
 
 /* Executes one statement, discarding any rows it returns. */
@@ -209,8 +282,8 @@ runner_error_callback(void *arg)
  * Running a plan: one migration after another.
  */
 
-/* State of one call of migrate_runner_run; palloc'd, so PG_TRY-safe. */
-typedef struct RunState
+/* State of a run; palloc'd, so PG_TRY-safe. */
+struct RunState
 {
 	Migration **plan;
 	Oid		   *run_as;			/* each one's registrant, checked up front */
@@ -218,21 +291,24 @@ typedef struct RunState
 	bool		revert;
 	int64		run_id;
 	char	   *role;			/* the caller, for the history */
+	char	   *lock_timeout;	/* set for each script, or NULL */
 	MemoryContext outer;		/* where results go */
 	MemoryContext per_migration;	/* reset before each migration */
 	int			current;		/* index of the migration being run */
 	TimestampTz started_at;
 	instr_time	start;
 	List	   *results;		/* of RunResult * */
-} RunState;
+};
 
 static void run_all(RunState *rs);
 static void run_one(RunState *rs);
+static void start_one(RunState *rs);
+static void finish_one(RunState *rs, double duration_ms);
 static ErrorData *in_subtransaction(void (*fn) (RunState *), RunState *rs,
 									bool rollback);
 static RunResult *add_failure(RunState *rs, ErrorData *edata);
-static void record(RunState *rs, bool ok, ErrorData *edata,
-				   double duration_ms);
+static void record(RunState *rs, const char *status, ErrorData *edata,
+				   double duration_ms, int statements_done);
 static bool error_is_migrations_fault(const ErrorData *edata);
 static const char *action_of(RunState *rs, const Migration *m);
 static double elapsed_ms(RunState *rs);
@@ -240,14 +316,51 @@ static void notify(const MigrationEvent *ev);
 static char *failure_message(RunState *rs, ErrorData *edata);
 
 /*
- * migrate_runner_run
- *		Applies (or, with revert, reverts) the migrations of plan in order,
- *		recording each in the history under a new run id (*run_id).
- *		Returns a RunResult per migration attempted, in the current memory
- *		context; NIL, and no run id, for an empty plan.
+ * migrate_runner_begin
+ *		Starts a run of plan, which applies (or, with revert, reverts) its
+ *		migrations in order, recording each in the history under run id
+ *		run_id.  lock_timeout, unless NULL, is set for each script.
  *
  * Refused as a whole, before anything runs, if the current user cannot act
- * as the registrant of one of the migrations.
+ * as the registrant of one of the migrations.  The run and its results
+ * live in the current memory context.
+ */
+RunState *
+migrate_runner_begin(List *plan, bool revert, int64 run_id,
+					 const char *lock_timeout)
+{
+	RunState   *rs = palloc0(sizeof(RunState));
+	ListCell   *lc;
+
+	rs->n = list_length(plan);
+	rs->plan = palloc(sizeof(Migration *) * Max(rs->n, 1));
+	rs->run_as = palloc(sizeof(Oid) * Max(rs->n, 1));
+	foreach(lc, plan)
+	{
+		int			i = foreach_current_index(lc);
+
+		rs->plan[i] = (Migration *) lfirst(lc);
+		rs->run_as[i] = migrate_registrant_check(rs->plan[i], REGISTRANT_RUN);
+	}
+	rs->revert = revert;
+	rs->run_id = run_id;
+	rs->role = GetUserNameFromId(GetUserId(), false);
+	rs->lock_timeout = lock_timeout ? pstrdup(lock_timeout) : NULL;
+	rs->outer = CurrentMemoryContext;
+	rs->per_migration = AllocSetContextCreate(CurrentMemoryContext,
+											  "migrate migration",
+											  ALLOCSET_DEFAULT_SIZES);
+	rs->current = -1;
+	return rs;
+}
+
+/*
+ * migrate_runner_run
+ *		Applies (or, with revert, reverts) the migrations of plan in order,
+ *		in the caller's transaction, recording each in the history under a
+ *		new run id (*run_id).  Returns a RunResult per migration attempted,
+ *		in the current memory context; NIL, and no run id, for an empty
+ *		plan.
  *
  * atomic: the first failure throws, and the caller's transaction is lost.
  * !atomic: each migration runs in a subtransaction; a failing one is
@@ -265,32 +378,15 @@ migrate_runner_run(List *plan, bool revert, bool atomic, bool dry_run,
 				   int64 *run_id)
 {
 	RunState   *rs;
-	ListCell   *lc;
+	int			i;
 
 	*run_id = 0;
 	if (plan == NIL)
 		return NIL;
 
-	rs = palloc0(sizeof(RunState));
-	rs->n = list_length(plan);
-	rs->plan = palloc(sizeof(Migration *) * rs->n);
-	rs->run_as = palloc(sizeof(Oid) * rs->n);
-	foreach(lc, plan)
-	{
-		int			i = foreach_current_index(lc);
-
-		rs->plan[i] = (Migration *) lfirst(lc);
-		rs->run_as[i] = migrate_registrant_check(rs->plan[i], REGISTRANT_RUN);
-	}
-	*run_id = migrate_catalog_next_run_id();
-	rs->revert = revert;
-	rs->run_id = *run_id;
-	rs->role = GetUserNameFromId(GetUserId(), false);
-	rs->outer = CurrentMemoryContext;
-	rs->per_migration = AllocSetContextCreate(CurrentMemoryContext,
-											  "migrate migration",
-											  ALLOCSET_DEFAULT_SIZES);
-	rs->current = -1;
+	/* the registrants are checked before the run id is taken */
+	rs = migrate_runner_begin(plan, revert, 0, NULL);
+	rs->run_id = *run_id = migrate_catalog_next_run_id();
 
 	if (dry_run)
 	{
@@ -320,20 +416,15 @@ migrate_runner_run(List *plan, bool revert, bool atomic, bool dry_run,
 	}
 	else
 	{
-		for (rs->current = 0; rs->current < rs->n; rs->current++)
+		for (i = 0; i < rs->n; i++)
 		{
-			ErrorData  *edata = in_subtransaction(run_one, rs, false);
+			ErrorData  *edata = migrate_runner_apply(rs, i);
 
 			if (edata)
 			{
-				RunResult  *res = add_failure(rs, edata);
-				char	   *message;
-
-				record(rs, false, edata, res->duration_ms);
-				message = failure_message(rs, edata);
 				ereport(WARNING,
 						(errcode(edata->sqlerrcode),
-						 errmsg_internal("%s", message),
+						 errmsg_internal("%s", edata->message),
 						 edata->detail ? errdetail_internal("%s", edata->detail) : 0,
 						 edata->hint ? errhint("%s", edata->hint) :
 						 errhint("The failure is recorded in migrate.history; later migrations were not attempted.")));
@@ -352,6 +443,69 @@ run_all(RunState *rs)
 {
 	for (rs->current = 0; rs->current < rs->n; rs->current++)
 		run_one(rs);
+}
+
+/*
+ * migrate_runner_count, migrate_runner_migration, migrate_runner_results
+ *		How many migrations the run has, its i-th (from 0), and the
+ *		results so far.
+ */
+int
+migrate_runner_count(const RunState *rs)
+{
+	return rs->n;
+}
+
+const Migration *
+migrate_runner_migration(const RunState *rs, int i)
+{
+	Assert(i >= 0 && i < rs->n);
+	return rs->plan[i];
+}
+
+List *
+migrate_runner_results(const RunState *rs)
+{
+	return rs->results;
+}
+
+/*
+ * migrate_runner_apply
+ *		Runs migration i of the run in a subtransaction of the current
+ *		transaction and records it.  On success returns NULL.  On a failure
+ *		that is the migration's own, rolls it back, records it failed and
+ *		returns the error, its message naming the migration; any other
+ *		error propagates.
+ */
+ErrorData *
+migrate_runner_apply(RunState *rs, int i)
+{
+	ErrorData  *edata;
+
+	rs->current = i;
+	edata = in_subtransaction(run_one, rs, false);
+	if (edata)
+	{
+		RunResult  *res = add_failure(rs, edata);
+
+		record(rs, "failed", edata, res->duration_ms, 0);
+		edata->message = failure_message(rs, edata);
+	}
+	return edata;
+}
+
+/*
+ * migrate_runner_started
+ *		Records that a deploy starts migration i: a "started" event, and
+ *		the state running, to be committed before the migration runs.
+ */
+void
+migrate_runner_started(RunState *rs, int i)
+{
+	rs->current = i;
+	rs->started_at = GetCurrentTimestamp();
+	INSTR_TIME_SET_CURRENT(rs->start);
+	record(rs, "started", NULL, 0, rs->plan[i]->statements_done);
 }
 
 /*
@@ -414,9 +568,27 @@ run_one(RunState *rs)
 	ScriptLabel label = {m->project, m->version, m->name,
 	rs->revert ? SCRIPT_DOWN : m->repeatable ? SCRIPT_REPEATABLE : SCRIPT_UP};
 	MemoryContext oldcontext;
-	RunResult  *res;
-	double		duration_ms;
 	MigrateSequences before;
+
+	start_one(rs);
+	oldcontext = MemoryContextSwitchTo(rs->per_migration);
+	before = migrate_guard_sequences();
+	execute_script(migrate_catalog_script(m, rs->revert), &label,
+				   rs->run_as[rs->current], rs->lock_timeout);
+	migrate_guard_check_sequences(&before);
+	MemoryContextSwitchTo(oldcontext);
+	finish_one(rs, elapsed_ms(rs));
+}
+
+/*
+ * start_one
+ *		The start of migration rs->current: its NOTICE, a fresh memory
+ *		context, the clock.
+ */
+static void
+start_one(RunState *rs)
+{
+	Migration  *m = rs->plan[rs->current];
 
 	if (rs->revert)
 		ereport(NOTICE,
@@ -428,20 +600,25 @@ run_one(RunState *rs)
 				(errmsg("applying %d/%d: %s",
 						rs->current + 1, rs->n,
 						migrate_migration_describe(m))));
-
 	MemoryContextReset(rs->per_migration);
-	oldcontext = MemoryContextSwitchTo(rs->per_migration);
-
 	rs->started_at = GetCurrentTimestamp();
 	INSTR_TIME_SET_CURRENT(rs->start);
-	before = migrate_guard_sequences();
-	execute_script(migrate_catalog_script(m, rs->revert), &label,
-				   rs->run_as[rs->current]);
-	migrate_guard_check_sequences(&before);
-	duration_ms = elapsed_ms(rs);
-	record(rs, true, NULL, duration_ms);
+}
 
-	MemoryContextSwitchTo(rs->outer);
+/*
+ * finish_one
+ *		The successful end of migration rs->current: its history row and
+ *		state, and its result.
+ */
+static void
+finish_one(RunState *rs, double duration_ms)
+{
+	MemoryContext oldcontext;
+	RunResult  *res;
+	Migration  *m = rs->plan[rs->current];
+
+	record(rs, "ok", NULL, duration_ms, 0);
+	oldcontext = MemoryContextSwitchTo(rs->outer);
 	res = palloc0(sizeof(RunResult));
 	res->migration = m;
 	res->action = action_of(rs, m);
@@ -449,6 +626,250 @@ run_one(RunState *rs)
 	res->duration_ms = duration_ms;
 	rs->results = lappend(rs->results, res);
 	MemoryContextSwitchTo(oldcontext);
+}
+
+/*
+ * Non-transactional migrations, for the deploy procedure: each statement
+ * at top level, in transactions of its own, committed by the deploy.
+ *
+ * Settings: a statement such as CREATE INDEX CONCURRENTLY commits, and a
+ * commit makes every SET of the transaction the session's, so a GUC nest
+ * level cannot isolate them as it does a transactional script's.  Instead
+ * every setting a session can change is saved when the migration starts
+ * and restored when it ends, however it ends: a SET (maintenance_work_mem
+ * before an index build, say) lasts from its statement to the end of its
+ * migration, as it would in psql, and reaches neither the next migration
+ * nor the caller.
+ */
+
+/* One saved setting. */
+typedef struct SavedSetting
+{
+	const char *name;
+	char	   *value;
+} SavedSetting;
+
+struct RunStatements
+{
+	RunState   *rs;
+	int			i;				/* which migration */
+	ScriptLabel label;
+	char	   *script;
+	ScriptStatement **stmts;
+	int			nstmts;
+	SavedSetting *settings;		/* sorted by name, as guc.c keeps them */
+	int			nsettings;
+	MigrateSequences sequences;
+};
+
+static void save_settings(RunStatements *st);
+static void restore_settings(RunStatements *st);
+static int	setting_cmp(const void *a, const void *b);
+
+/*
+ * migrate_runner_statements_begin
+ *		Starts non-transactional migration i of the run, at its first
+ *		statement not completed (m->statements_done): its NOTICE, its
+ *		statements, the settings saved and lock_timeout set.  Everything
+ *		lives in the run's per-migration context, which outlives
+ *		transactions.
+ */
+RunStatements *
+migrate_runner_statements_begin(RunState *rs, int i)
+{
+	Migration  *m = rs->plan[i];
+	MemoryContext oldcontext;
+	RunStatements *st;
+	List	   *stmts;
+	ListCell   *lc;
+
+	rs->current = i;
+	start_one(rs);
+	oldcontext = MemoryContextSwitchTo(rs->per_migration);
+	st = palloc0(sizeof(RunStatements));
+	st->rs = rs;
+	st->i = i;
+	st->label.project = m->project;
+	st->label.version = m->version;
+	st->label.name = m->name;
+	st->label.part = rs->revert ? SCRIPT_DOWN :
+		m->repeatable ? SCRIPT_REPEATABLE : SCRIPT_UP;
+	st->script = migrate_catalog_script(m, rs->revert);
+	stmts = migrate_script_statements(st->script);
+	st->nstmts = list_length(stmts);
+	st->stmts = palloc(sizeof(ScriptStatement *) * Max(st->nstmts, 1));
+	foreach(lc, stmts)
+		st->stmts[foreach_current_index(lc)] = lfirst(lc);
+	if (m->statements_done > 0)
+		ereport(NOTICE,
+				(errmsg("resuming migration %s at statement %d of %d",
+						migrate_migration_describe(m),
+						m->statements_done + 1, st->nstmts)));
+	st->sequences = migrate_guard_sequences();
+	save_settings(st);
+	if (rs->lock_timeout)
+		(void) set_config_option("lock_timeout", rs->lock_timeout,
+								 PGC_USERSET, PGC_S_SESSION,
+								 GUC_ACTION_SET, true, 0, false);
+	MemoryContextSwitchTo(oldcontext);
+	return st;
+}
+
+/* How many statements the migration has. */
+int
+migrate_runner_statements_count(const RunStatements *st)
+{
+	return st->nstmts;
+}
+
+/*
+ * migrate_runner_statement
+ *		Runs statement k (from 0) of the migration at top level, as its
+ *		registrant, guarded.  Returns in the transaction the statement
+ *		ended in, still open; throws on error, leaving the caller to abort
+ *		the transaction and end the migration.
+ *
+ * The caller is not connected to SPI (toplevel.c says why).
+ */
+void
+migrate_runner_statement(RunStatements *st, int k)
+{
+	RunState   *rs = st->rs;
+	MemoryContext oldcontext = MemoryContextSwitchTo(rs->per_migration);
+	ScriptRun	sr;
+
+	PG_TRY();
+	{
+		script_enter(&sr, &st->label, rs->run_as[st->i], st->nstmts);
+		script_statement(&sr, st->script, st->stmts[k], k + 1, true);
+		script_leave(&sr);
+	}
+	PG_CATCH();
+	{
+		/* the transaction may have changed: the abort would not do this */
+		SetUserIdAndSecContext(sr.save_userid, sr.save_sec_context);
+		migrate_guard_leave_migration();
+		pgstat_report_activity(STATE_RUNNING, debug_query_string);
+		PG_RE_THROW();
+	}
+	PG_END_TRY();
+	MemoryContextSwitchTo(oldcontext);
+}
+
+/*
+ * migrate_runner_statements_end
+ *		Ends the migration: restores the settings, and with ok checks it
+ *		and records it applied (in the current transaction, which the
+ *		caller commits).  Without ok, the caller goes on with
+ *		migrate_runner_statements_failed or rethrows.
+ */
+void
+migrate_runner_statements_end(RunStatements *st, bool ok)
+{
+	RunState   *rs = st->rs;
+
+	restore_settings(st);
+	if (!ok)
+		return;
+	rs->current = st->i;
+	migrate_guard_check_sequences(&st->sequences);
+	finish_one(rs, elapsed_ms(rs));
+}
+
+/*
+ * migrate_runner_statements_failed
+ *		Records the migration failed at statement k (from 0), keeping the k
+ *		statements before it as completed, and returns whether that error
+ *		is the migration's own fault.  edata's message then names the
+ *		migration.
+ */
+bool
+migrate_runner_statements_failed(RunStatements *st, int k, ErrorData *edata)
+{
+	RunState   *rs = st->rs;
+	RunResult  *res;
+
+	rs->current = st->i;
+	if (!error_is_migrations_fault(edata))
+	{
+		edata->message = failure_message(rs, edata);
+		return false;
+	}
+	res = add_failure(rs, edata);
+	record(rs, "failed", edata, res->duration_ms, k);
+	edata->message = failure_message(rs, edata);
+	return true;
+}
+
+/* Saves every setting a session can change, in the migration's context. */
+static void
+save_settings(RunStatements *st)
+{
+	struct config_generic **vars = get_guc_variables();
+	int			n = GetNumConfigOptions();
+	int			i;
+
+	st->settings = palloc(sizeof(SavedSetting) * Max(n, 1));
+	st->nsettings = 0;
+	for (i = 0; i < n; i++)
+	{
+		struct config_generic *var = vars[i];
+
+		if ((var->context != PGC_USERSET && var->context != PGC_SUSET) ||
+			(var->flags & GUC_NO_RESET_ALL))
+			continue;
+		st->settings[st->nsettings].name = pstrdup(var->name);
+		st->settings[st->nsettings].value =
+			pstrdup(GetConfigOption(var->name, false, false));
+		st->nsettings++;
+	}
+	qsort(st->settings, st->nsettings, sizeof(SavedSetting), setting_cmp);
+}
+
+/*
+ * Restores what save_settings saved: a changed setting gets its saved
+ * value back (RESET if that was its reset value), a setting the migration
+ * created (a custom one) is reset.  As the superuser, since it puts back
+ * what was there.
+ */
+static void
+restore_settings(RunStatements *st)
+{
+	struct config_generic **vars = get_guc_variables();
+	int			n = GetNumConfigOptions();
+	int			i;
+
+	for (i = 0; i < n; i++)
+	{
+		struct config_generic *var = vars[i];
+		SavedSetting key = {var->name, NULL};
+		SavedSetting *saved;
+		const char *value;
+		const char *now;
+
+		if ((var->context != PGC_USERSET && var->context != PGC_SUSET) ||
+			(var->flags & GUC_NO_RESET_ALL))
+			continue;
+		saved = bsearch(&key, st->settings, st->nsettings,
+						sizeof(SavedSetting), setting_cmp);
+		now = GetConfigOption(var->name, false, false);
+		if (saved != NULL && strcmp(now, saved->value) == 0)
+			continue;
+		value = saved ? saved->value : NULL;
+		if (value != NULL &&
+			strcmp(value, GetConfigOptionResetString(var->name)) == 0)
+			value = NULL;
+		(void) set_config_option_ext(var->name, value, PGC_SUSET,
+									 PGC_S_SESSION, BOOTSTRAP_SUPERUSERID,
+									 GUC_ACTION_SET, true, WARNING, false);
+	}
+}
+
+static int
+setting_cmp(const void *a, const void *b)
+{
+	return pg_strcasecmp(((const SavedSetting *) a)->name,
+						 ((const SavedSetting *) b)->name);
 }
 
 /* Adds the failed result of migration rs->current, in rs->outer. */
@@ -479,19 +900,25 @@ elapsed_ms(RunState *rs)
 	return INSTR_TIME_GET_MILLISEC(elapsed);
 }
 
-/* Appends the history row of migration rs->current and sets its state. */
+/*
+ * Appends the history row of migration rs->current (status "ok", "failed"
+ * or "started") and sets its state.  Allocates in the per-migration
+ * context, which a deploy's thousands of migrations would otherwise grow.
+ */
 static void
-record(RunState *rs, bool ok, ErrorData *edata, double duration_ms)
+record(RunState *rs, const char *status, ErrorData *edata, double duration_ms,
+	   int statements_done)
 {
 	Migration  *m = rs->plan[rs->current];
 	MigrationEvent ev;
 	const char *state;
 	const char *applied_checksum;
+	MemoryContext oldcontext = MemoryContextSwitchTo(rs->per_migration);
 
 	ev.run_id = rs->run_id;
 	ev.migration = m;
 	ev.action = action_of(rs, m);
-	ev.ok = ok;
+	ev.status = status;
 	ev.started_at = rs->started_at;
 	ev.duration_ms = duration_ms;
 	ev.role = rs->role;
@@ -499,7 +926,12 @@ record(RunState *rs, bool ok, ErrorData *edata, double duration_ms)
 	ev.checksum = m->checksum;
 	ev.error = edata;
 
-	if (!ok)
+	if (strcmp(status, "started") == 0)
+	{
+		state = "running";
+		applied_checksum = m->applied_checksum;
+	}
+	else if (strcmp(status, "ok") != 0)
 	{
 		state = "failed";
 		applied_checksum = m->applied_checksum;
@@ -514,8 +946,10 @@ record(RunState *rs, bool ok, ErrorData *edata, double duration_ms)
 		state = "applied";
 		applied_checksum = m->checksum;
 	}
-	migrate_catalog_record(&ev, state, applied_checksum);
-	notify(&ev);
+	migrate_catalog_record(&ev, state, applied_checksum, statements_done);
+	if (strcmp(status, "started") != 0)
+		notify(&ev);
+	MemoryContextSwitchTo(oldcontext);
 }
 
 /* What a run does to a migration: "up", "down" or "repeat". */
@@ -557,7 +991,7 @@ notify(const MigrationEvent *ev)
 	appendStringInfoString(&payload, ", \"name\": ");
 	escape_json(&payload, name);
 	appendStringInfo(&payload, ", \"action\": \"%s\", \"status\": \"%s\"",
-					 ev->action, ev->ok ? "ok" : "failed");
+					 ev->action, ev->status);
 	if (ev->error)
 		appendStringInfo(&payload, ", \"sqlstate\": \"%s\"",
 						 unpack_sql_state(ev->error->sqlerrcode));
@@ -586,13 +1020,13 @@ migrate_runner_baseline(List *plan, int64 run_id)
 		ev.run_id = run_id;
 		ev.migration = m;
 		ev.action = "baseline";
-		ev.ok = true;
+		ev.status = "ok";
 		ev.started_at = now;
 		ev.duration_ms = 0;
 		ev.role = role;
 		ev.ran_as = NULL;
 		ev.checksum = m->checksum;
-		migrate_catalog_record(&ev, "applied", m->checksum);
+		migrate_catalog_record(&ev, "applied", m->checksum, 0);
 	}
 	return list_length(plan);
 }

@@ -22,8 +22,28 @@ typedef struct RunResult
 	char	   *message;		/* the error message, when !ok */
 } RunResult;
 
+/* A run of a plan, and one non-transactional migration of a deploy. */
+typedef struct RunState RunState;
+typedef struct RunStatements RunStatements;
+
 extern List *migrate_runner_run(List *plan, bool revert, bool atomic,
 								bool dry_run, int64 *run_id);
+
+/* A deploy's run: one migration at a time, committed by deploy.c. */
+extern RunState *migrate_runner_begin(List *plan, bool revert, int64 run_id,
+									  const char *lock_timeout);
+extern int	migrate_runner_count(const RunState *rs);
+extern const Migration *migrate_runner_migration(const RunState *rs, int i);
+extern List *migrate_runner_results(const RunState *rs);
+extern void migrate_runner_started(RunState *rs, int i);
+extern ErrorData *migrate_runner_apply(RunState *rs, int i);
+
+extern RunStatements *migrate_runner_statements_begin(RunState *rs, int i);
+extern int	migrate_runner_statements_count(const RunStatements *st);
+extern void migrate_runner_statement(RunStatements *st, int k);
+extern void migrate_runner_statements_end(RunStatements *st, bool ok);
+extern bool migrate_runner_statements_failed(RunStatements *st, int k,
+											 ErrorData *edata);
 extern int	migrate_runner_baseline(List *plan, int64 run_id);
 
 #endif							/* MIGRATE_RUNNER_H */

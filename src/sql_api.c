@@ -10,26 +10,32 @@
  *
  * Functions that change the catalog (register*, unregister, run,
  * rollback*, baseline) go through the change protocol of change.c:
- * migrate_change_begin, the work, migrate_change_end.  Readers (status,
- * validate, current_version) take no lock and never wait.
+ * migrate_change_begin, the work, migrate_change_end; the deploy
+ * procedure goes through it in deploy.c.  Readers (status, validate,
+ * current_version) take no lock and never wait.
  *
  *-------------------------------------------------------------------------
  */
 #include "postgres.h"
 
+#include "access/htup_details.h"
 #include "catalog/pg_type.h"
 #include "executor/spi.h"
 #include "fmgr.h"
 #include "funcapi.h"
 #include "miscadmin.h"
+#include "nodes/parsenodes.h"
 #include "utils/builtins.h"
+#include "utils/datetime.h"
 #include "utils/lsyscache.h"
 #include "utils/memutils.h"
 #include "utils/syscache.h"
+#include "utils/timestamp.h"
 #include "utils/tuplestore.h"
 
 #include "catalog.h"
 #include "change.h"
+#include "deploy.h"
 #include "plan.h"
 #include "registration.h"
 #include "runner.h"
@@ -48,6 +54,7 @@ PG_FUNCTION_INFO_V1(migrate_rollback);
 PG_FUNCTION_INFO_V1(migrate_rollback_to);
 PG_FUNCTION_INFO_V1(migrate_rollback_all);
 PG_FUNCTION_INFO_V1(migrate_baseline);
+PG_FUNCTION_INFO_V1(migrate_deploy);
 PG_FUNCTION_INFO_V1(migrate_status);
 PG_FUNCTION_INFO_V1(migrate_current_version);
 
@@ -60,6 +67,7 @@ static void check_version(const char *version);
 static void check_name(const char *name);
 static void check_target(const char *project, const char *target);
 static void check_transactional(List *plan);
+static char *lock_timeout_setting(const Interval *timeout);
 static void put_problems(ReturnSetInfo *rsinfo, List *problems,
 						 const char *severity, const char *problem);
 static void revert(FunctionCallInfo fcinfo, const char *function,
@@ -262,7 +270,8 @@ check_transactional(List *plan)
 					(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
 					 errmsg("migration %s is not transactional and cannot run inside migrate.run()",
 							migrate_migration_describe(m)),
-					 errdetail("migrate.run() runs in the caller's transaction; this migration must run outside any transaction block.")));
+					 errdetail("migrate.run() runs in the caller's transaction; this migration must run outside any transaction block."),
+					 errhint("Apply it with CALL migrate.deploy(), which runs each of its statements in a transaction of its own.")));
 	}
 }
 
@@ -443,9 +452,93 @@ put_problems(ReturnSetInfo *rsinfo, List *problems, const char *severity,
 }
 
 /*
+ * CALL migrate.deploy(target, project, lock_timeout, retries, out_of_order,
+ *					   wait, INOUT run_id, INOUT applied)
+ *
+ * Returns the run id and how many migrations were applied, as the row of
+ * its INOUT arguments (their input values are ignored).
+ */
+Datum
+migrate_deploy(PG_FUNCTION_ARGS)
+{
+	DeployOptions options = {0};
+	CallContext *call = (CallContext *) fcinfo->context;
+	bool		atomic = call == NULL || !IsA(call, CallContext) || call->atomic;
+	Interval   *timeout;
+	int64		run_id;
+	int			applied;
+	TupleDesc	tupdesc;
+	Datum		values[2];
+	bool		nulls[2] = {false, false};
+
+	options.target = PG_ARGISNULL(0) ? NULL : text_arg(fcinfo, 0);
+	options.project = PG_ARGISNULL(1) ? NULL : text_arg(fcinfo, 1);
+	if (options.project)
+		check_project(options.project);
+	if (options.target)
+	{
+		if (options.project == NULL)
+			ereport(ERROR,
+					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+					 errmsg("a target version needs a project"),
+					 errhint("Call migrate.deploy(target => '...', project => 'default').")));
+		check_version(options.target);
+	}
+	if (PG_ARGISNULL(2))
+		null_argument(fcinfo, 2);
+	timeout = PG_GETARG_INTERVAL_P(2);
+	options.lock_timeout = lock_timeout_setting(timeout);
+	options.retries = int4_arg(fcinfo, 3);
+	if (options.retries < 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("retries must not be negative")));
+	options.out_of_order = bool_arg(fcinfo, 4);
+	options.wait = bool_arg(fcinfo, 5);
+	if (!options.wait)
+		ereport(ERROR,
+				(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
+				 errmsg("migrate.deploy(wait => false) is not supported yet"),
+				 errhint("Call migrate.deploy() with wait => true, from a session that stays connected until it returns.")));
+
+	if (get_call_result_type(fcinfo, NULL, &tupdesc) != TYPEFUNC_COMPOSITE)
+		elog(ERROR, "migrate.deploy() must return its INOUT arguments as a row");
+	tupdesc = BlessTupleDesc(tupdesc);
+
+	migrate_deploy_run(&options, atomic, &run_id, &applied);
+
+	values[0] = Int64GetDatum(run_id);
+	values[1] = Int32GetDatum(applied);
+	PG_RETURN_DATUM(HeapTupleGetDatum(heap_form_tuple(tupdesc, values, nulls)));
+}
+
+/*
+ * The value of the setting lock_timeout for a deploy's lock_timeout
+ * argument: whole milliseconds, "0" (wait forever) for zero.
+ */
+static char *
+lock_timeout_setting(const Interval *timeout)
+{
+	int64		usecs;
+
+	if (timeout->month < 0 || timeout->day < 0 || timeout->time < 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("lock_timeout must not be negative")));
+	usecs = timeout->time +
+		((int64) timeout->month * DAYS_PER_MONTH + timeout->day) * USECS_PER_DAY;
+	if (usecs / 1000 > INT_MAX)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("lock_timeout must be at most %d milliseconds", INT_MAX)));
+	/* a positive timeout under a millisecond waits a millisecond */
+	return psprintf(INT64_FORMAT, usecs > 0 && usecs < 1000 ? 1 : usecs / 1000);
+}
+
+/*
  * migrate.status(project) returns setof (project, version, name, kind,
  *		state, applied_at, applied_by, duration_ms, has_down, transactional,
- *		requires, last_error)
+ *		requires, last_error, run_id, pid)
  */
 Datum
 migrate_status(PG_FUNCTION_ARGS)

@@ -22,7 +22,8 @@ CREATE ROLE regress_extension_creator;
 RESET client_min_messages;
 GRANT CREATE ON DATABASE migrate_test_extension TO regress_extension_creator;
 
--- Calls every function of schema migrate with non-NULL, typed arguments
+-- Calls every function (and, with CALL, every procedure) of schema migrate
+-- with non-NULL, typed arguments
 -- and returns the SQLSTATE each call ends with, '00000' if it succeeds.
 -- (A strict function called with NULLs is folded away before any
 -- privilege check, and migrate.version('1') with an untyped literal is a
@@ -35,7 +36,7 @@ DECLARE
 	p record;
 BEGIN
 	FOR p IN
-		SELECT pr.oid, pr.proname,
+		SELECT pr.oid, pr.proname, pr.prokind,
 			   (SELECT string_agg(CASE format_type(t, NULL)
 									WHEN 'text' THEN $a$'1'::text$a$
 									WHEN 'text[]' THEN $a$'{}'::text[]$a$
@@ -55,7 +56,8 @@ BEGIN
 	LOOP
 		function := p.oid::regprocedure::text;
 		BEGIN
-			EXECUTE format('SELECT migrate.%I(%s)', p.proname, p.args);
+			EXECUTE format(CASE p.prokind WHEN 'p' THEN 'CALL migrate.%I(%s)'
+						   ELSE 'SELECT migrate.%I(%s)' END, p.proname, p.args);
 			state := '00000';
 		EXCEPTION WHEN OTHERS THEN
 			state := SQLSTATE;

@@ -30,7 +30,7 @@ SELECT results_eq(
 			 ('applied_at', 'timestamptz'), ('applied_by', 'name'),
 			 ('duration_ms', 'double precision'), ('has_down', 'boolean'),
 			 ('transactional', 'boolean'), ('requires', 'text[]'),
-			 ('last_error', 'text')$$,
+			 ('last_error', 'text'), ('run_id', 'bigint'), ('pid', 'integer')$$,
 	'status() returns the columns of the contract');
 
 -- Nothing registered: no rows, no current version.

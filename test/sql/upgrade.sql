@@ -1,8 +1,10 @@
 --
 -- Upgrading (README.md, "Upgrading"): a database that used migrate 0.1
--- keeps its status and history through ALTER EXTENSION migrate UPDATE,
--- goes on working, and ends up with the same extension as a fresh install
--- of the new version.
+-- keeps its status and history through ALTER EXTENSION migrate UPDATE
+-- (0.1 to 0.2 to 0.3), goes on working, deploys, and ends up with the same
+-- extension as a fresh install of the new version.  The 0.1 catalog is
+-- populated by this library, as a database is between the installation of
+-- a new package and ALTER EXTENSION UPDATE.
 --
 CREATE DATABASE migrate_test_upgrade;
 \c migrate_test_upgrade
@@ -11,7 +13,7 @@ CREATE EXTENSION pgtap;
 CREATE EXTENSION migrate VERSION '0.1';
 RESET client_min_messages;
 
-SELECT plan(12);
+SELECT plan(17);
 
 SELECT is((SELECT extversion FROM pg_extension WHERE extname = 'migrate'),
 		  '0.1', 'installed as 0.1, from its own script');
@@ -41,6 +43,10 @@ SELECT migrate.register('2', 'legacy two', $$SELECT 1$$, project => 'legacy');
 SELECT migrate.baseline('1', 'legacy');
 RESET client_min_messages;
 
+CREATE ROLE regress_upgrade_reader;
+GRANT USAGE ON SCHEMA migrate TO regress_upgrade_reader;
+GRANT EXECUTE ON FUNCTION migrate.status(text) TO regress_upgrade_reader;
+
 CREATE TEMP TABLE status_before AS SELECT * FROM migrate.status();
 CREATE TEMP TABLE history_before AS SELECT * FROM migrate.history;
 SELECT project, version, name, kind, state FROM status_before;
@@ -48,11 +54,28 @@ SELECT project, version, name, kind, state FROM status_before;
 ALTER EXTENSION migrate UPDATE;
 
 SELECT is((SELECT extversion FROM pg_extension WHERE extname = 'migrate'),
-		  '0.2', 'ALTER EXTENSION migrate UPDATE brings it to 0.2');
+		  '0.3', 'ALTER EXTENSION migrate UPDATE brings it to 0.3');
 SELECT results_eq(
-	$$SELECT s::text FROM migrate.status() AS s$$,
+	$$SELECT (s.project, s.version, s.name, s.kind, s.state, s.applied_at,
+			  s.applied_by, s.duration_ms, s.has_down, s.transactional,
+			  s.requires, s.last_error)::text
+	  FROM migrate.status() AS s$$,
 	$$SELECT s::text FROM status_before AS s$$,
 	'status() is as before the upgrade, row for row');
+SELECT results_eq(
+	$$SELECT s.version::text, s.name, s.run_id, s.pid FROM migrate.status() AS s$$,
+	$$SELECT s.version::text, s.name, h.run_id, h.pid
+	  FROM status_before AS s
+	  LEFT JOIN LATERAL (SELECT h.run_id, h.pid FROM migrate.history AS h
+						 WHERE h.project = s.project AND h.name = s.name
+						 ORDER BY h.id DESC LIMIT 1) AS h ON true$$,
+	'the new columns run_id and pid come from each migration''s last event');
+SET ROLE regress_upgrade_reader;
+SELECT is((SELECT count(*) FROM migrate.status()), 8::bigint,
+		  'a role granted status() before the upgrade keeps the grant');
+RESET ROLE;
+DROP OWNED BY regress_upgrade_reader;
+DROP ROLE regress_upgrade_reader;
 SELECT results_eq(
 	$$SELECT h::text FROM migrate.history AS h ORDER BY h.id$$,
 	$$SELECT h::text FROM history_before AS h ORDER BY h.id$$,
@@ -79,6 +102,20 @@ RESET client_min_messages;
 SELECT is((SELECT count(*) FROM migrate.history), 13::bigint,
 		  'the history grew by what ran after the upgrade');
 SELECT is((SELECT x FROM up_v), 2, 'the outdated repeatable was applied again');
+
+-- The deploy procedure of 0.3 works on the upgraded catalog, for a
+-- non-transactional migration too.
+SET client_min_messages = warning;
+SELECT migrate.register('005', 'index a', $$CREATE INDEX CONCURRENTLY up_a_id ON up_a (id)$$,
+						transactional => false);
+CALL migrate.deploy();
+RESET client_min_messages;
+SELECT results_eq(
+	$$SELECT version::text, state FROM migrate.status() WHERE version::text = '005'$$,
+	$$VALUES ('005', 'applied')$$,
+	'deploy applies a concurrent index build after the upgrade');
+SELECT is((SELECT indisvalid FROM pg_index WHERE indexrelid = 'up_a_id'::regclass), true,
+		  'and the index is valid');
 
 --
 -- The upgraded extension is the one a fresh install of 0.2 makes: the
@@ -160,9 +197,9 @@ DROP EXTENSION migrate;
 CREATE EXTENSION migrate;
 RESET client_min_messages;
 SELECT is((SELECT extversion FROM pg_extension WHERE extname = 'migrate'),
-		  '0.2', 'a fresh install is 0.2');
+		  '0.3', 'a fresh install is 0.3');
 SELECT is(pg_temp.extension_shape(), :'upgraded',
-		  'an upgraded 0.1 is the same extension as a fresh 0.2');
+		  'an upgraded 0.1 is the same extension as a fresh 0.3');
 
 SELECT * FROM finish();
 

@@ -1,0 +1,82 @@
+/* migrate--0.2--0.3.sql: upgrade of migrate 0.2 to 0.3 */
+
+-- complain if script is sourced in psql, rather than via ALTER EXTENSION
+\echo Use "ALTER EXTENSION migrate UPDATE TO '0.3'" to load this file. \quit
+
+/*
+ * 0.3 adds the deploy procedure: one transaction per migration, with
+ * durable progress.  The catalog gains what a deploy records: the run and
+ * process of each migration's last event (shown by status()), and how many
+ * statements of a non-transactional migration a deploy has completed.
+ * status() gains the columns run_id and pid, which changes its result type:
+ * it is dropped and created again, with the privileges it had.
+ */
+
+COMMENT ON SEQUENCE migrate.run_id_seq IS
+	'run ids: one per call of run, rollback*, baseline, deploy';
+
+ALTER TABLE migrate.migration
+	ADD COLUMN last_run_id bigint,
+	ADD COLUMN last_pid integer,
+	ADD COLUMN statements_done integer NOT NULL DEFAULT 0;
+COMMENT ON COLUMN migrate.migration.last_run_id IS
+	'run_id of last_event';
+COMMENT ON COLUMN migrate.migration.last_pid IS
+	'pid of last_event';
+COMMENT ON COLUMN migrate.migration.statements_done IS
+	'statements of a non-transactional migration a deploy has completed and committed';
+
+-- The catalog guard lets the extension's owner write, outside migrations.
+UPDATE migrate.migration AS m
+	SET last_run_id = e.run_id, last_pid = e.pid
+	FROM migrate.event AS e
+	WHERE e.id OPERATOR(pg_catalog.=) m.last_event;
+
+CREATE TEMP TABLE migrate_status_acl AS
+	SELECT a.grantee, a.privilege_type, a.is_grantable
+	FROM pg_catalog.pg_proc AS p,
+		 pg_catalog.aclexplode(p.proacl) AS a
+	WHERE p.oid OPERATOR(pg_catalog.=) 'migrate.status(text)'::pg_catalog.regprocedure
+	  AND a.grantee OPERATOR(pg_catalog.<>) p.proowner;
+
+DROP FUNCTION migrate.status(text);
+CREATE FUNCTION migrate.status(project text DEFAULT NULL)
+RETURNS TABLE(project text, version migrate.version, name text, kind text,
+			  state text, applied_at timestamptz, applied_by name,
+			  duration_ms double precision, has_down boolean,
+			  transactional boolean, requires text[], last_error text,
+			  run_id bigint, pid integer)
+	AS 'MODULE_PATHNAME', 'migrate_status'
+	LANGUAGE C STABLE ROWS 100;
+COMMENT ON FUNCTION migrate.status(text) IS
+	'every registered migration with its state; NULL project means all';
+REVOKE ALL ON FUNCTION migrate.status(text) FROM PUBLIC;
+
+DO $grant$
+DECLARE
+	g record;
+BEGIN
+	FOR g IN SELECT * FROM pg_temp.migrate_status_acl LOOP
+		EXECUTE pg_catalog.format('GRANT EXECUTE ON FUNCTION migrate.status(text) TO %s%s',
+			CASE WHEN g.grantee OPERATOR(pg_catalog.=) 0 THEN 'PUBLIC'
+				 ELSE g.grantee::pg_catalog.regrole::pg_catalog.text END,
+			CASE WHEN g.is_grantable THEN ' WITH GRANT OPTION' ELSE '' END);
+	END LOOP;
+END
+$grant$;
+DROP TABLE pg_temp.migrate_status_acl;
+
+CREATE PROCEDURE migrate.deploy(
+	target text DEFAULT NULL,
+	project text DEFAULT NULL,
+	lock_timeout interval DEFAULT '1s',
+	retries integer DEFAULT 10,
+	out_of_order boolean DEFAULT false,
+	wait boolean DEFAULT true,
+	INOUT run_id bigint DEFAULT NULL,
+	INOUT applied integer DEFAULT NULL)
+	AS 'MODULE_PATHNAME', 'migrate_deploy'
+	LANGUAGE C;
+COMMENT ON PROCEDURE migrate.deploy(text, text, interval, integer, boolean, boolean, bigint, integer) IS
+	'applies pending migrations one transaction each, non-transactional ones at top level';
+REVOKE ALL ON PROCEDURE migrate.deploy(text, text, interval, integer, boolean, boolean, bigint, integer) FROM PUBLIC;

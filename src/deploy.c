@@ -1,0 +1,249 @@
+/*-------------------------------------------------------------------------
+ *
+ * deploy.c
+ *	  CALL migrate.deploy(): the plan of run(), one transaction per
+ *	  migration, with durable progress.
+ *
+ * deploy is a procedure, so that it can commit: it connects to SPI in
+ * non-atomic mode and commits with SPI_commit, as PL/pgSQL's COMMIT does.
+ * A top-level CALL outside a transaction block gives it that right;
+ * inside a block (or called from a procedure or a DO block, whose own SPI
+ * connection a top-level statement's commits would end) it refuses with
+ * 25001.  Its life:
+ *
+ *	1. commit the caller's (empty) transaction, letting go of the CALL's
+ *	   snapshot, so that no snapshot of ours ever holds back a concurrent
+ *	   index build, ours or anyone's;
+ *	2. take a run id, and the deploy's session locks (lock.c, through the
+ *	   change protocol, change.c): another deploy makes it fail at once
+ *	   with 55P03; a run() in progress is waited for;
+ *	3. make run()'s plan (plan.c), and check every registrant (runner.c);
+ *	4. commit a "started" event and the state running for the first
+ *	   migration, then for each migration:
+ *	   - a transactional one runs in a subtransaction of its own
+ *		 transaction (runner.c), which records it ok, or rolls it back and
+ *		 records it failed;
+ *	   - a non-transactional one runs statement by statement at top level
+ *		 (toplevel.c), SPI disconnected meanwhile, each statement followed
+ *		 in its last transaction by the count of statements done, committed
+ *		 with it; then it is recorded ok;
+ *	   and the next migration's "started" event joins that transaction, so
+ *	   one commit per migration publishes its result and the next one's
+ *	   start (change.c's step 5 runs before each commit);
+ *	5. on a failure that is the migration's own: commit the failure, then
+ *	   throw it; on anything else (cancel, termination, a crash): nothing
+ *	   more is written, and the migration stays "running" with the
+ *	   statements it completed.  status() shows it interrupted as soon as
+ *	   the run lock is gone, and the next deploy (or run(), for a
+ *	   transactional one) applies it, from its first statement not done;
+ *	6. release the session locks, on every exit (the backend's end
+ *	   releases them too).
+ *
+ * Memory: everything that lives across commits is in a context of the
+ * deploy's own, deleted at its end.
+ *
+ *-------------------------------------------------------------------------
+ */
+#include "postgres.h"
+
+#include "access/xact.h"
+#include "executor/spi.h"
+#include "utils/memutils.h"
+
+#include "catalog.h"
+#include "change.h"
+#include "deploy.h"
+#include "plan.h"
+#include "runner.h"
+
+/* One deploy, from start to end. */
+typedef struct Deploy
+{
+	const DeployOptions *options;
+	MemoryContext context;		/* lives across commits */
+	RunState   *run;
+	int64		run_id;
+	int			applied;
+} Deploy;
+
+static void deploy_plan(Deploy *d);
+static void deploy_statements(Deploy *d, int i);
+static void connect_spi(Deploy *d);
+static void disconnect_spi(Deploy *d);
+static void commit(Deploy *d);
+
+/*
+ * migrate_deploy_run
+ *		Deploys as options say; sets *run_id and *applied.  atomic says
+ *		whether the CALL may not commit (it is inside a transaction block).
+ */
+void
+migrate_deploy_run(const DeployOptions *options, bool atomic, int64 *run_id,
+				   int *applied)
+{
+	MemoryContext caller = CurrentMemoryContext;
+	Deploy		d = {0};
+
+	if (atomic || SPI_inside_nonatomic_context())
+		ereport(ERROR,
+				(errcode(ERRCODE_ACTIVE_SQL_TRANSACTION),
+				 errmsg("migrate.deploy() cannot run inside a transaction block"),
+				 errdetail("migrate.deploy() commits after each migration."),
+				 errhint("Call it as a statement of its own, outside BEGIN and COMMIT, and not from a function, a procedure or a DO block.")));
+	migrate_change_check("migrate.deploy()");
+
+	d.options = options;
+	d.context = AllocSetContextCreate(TopMemoryContext, "migrate deploy",
+									  ALLOCSET_DEFAULT_SIZES);
+	PG_TRY();
+	{
+		connect_spi(&d);
+		/* the caller's transaction: nothing of ours to publish */
+		SPI_commit();
+		MemoryContextSwitchTo(d.context);
+		d.run_id = migrate_catalog_next_run_id();
+		migrate_change_begin_deploy(d.run_id);
+		deploy_plan(&d);
+		disconnect_spi(&d);
+	}
+	PG_FINALLY();
+	{
+		/* an error is copied into ErrorContext: the deploy's memory can go */
+		migrate_change_end_deploy();
+		MemoryContextSwitchTo(caller);
+		MemoryContextDelete(d.context);
+	}
+	PG_END_TRY();
+
+	*run_id = d.run_id;
+	*applied = d.applied;
+}
+
+/* Steps 3 to 5: the plan, and each migration in a transaction. */
+static void
+deploy_plan(Deploy *d)
+{
+	const DeployOptions *o = d->options;
+	List	   *plan;
+	int			n;
+	int			i;
+
+	if (o->target &&
+		migrate_catalog_get(o->project, o->target, NULL) == NULL)
+		ereport(ERROR,
+				(errcode(ERRCODE_UNDEFINED_OBJECT),
+				 errmsg("target migration %s is not registered",
+						migrate_migration_name(o->project, o->target, NULL))));
+	plan = migrate_plan_apply(o->project, o->target, o->out_of_order);
+	d->run = migrate_runner_begin(plan, false, d->run_id, o->lock_timeout);
+	n = migrate_runner_count(d->run);
+	if (n == 0)
+		return;
+
+	migrate_runner_started(d->run, 0);
+	commit(d);
+	for (i = 0; i < n; i++)
+	{
+		if (migrate_runner_migration(d->run, i)->transactional)
+		{
+			ErrorData  *edata = migrate_runner_apply(d->run, i);
+
+			if (edata)
+			{
+				commit(d);
+				ReThrowError(edata);
+			}
+		}
+		else
+			deploy_statements(d, i);
+		d->applied++;
+		if (i + 1 < n)
+			migrate_runner_started(d->run, i + 1);
+		commit(d);
+	}
+}
+
+/*
+ * deploy_statements
+ *		Non-transactional migration i: each statement not done yet at top
+ *		level, each committed with the count of statements done; returns
+ *		with the migration recorded applied in the current transaction.
+ */
+static void
+deploy_statements(Deploy *d, int i)
+{
+	const Migration *m = migrate_runner_migration(d->run, i);
+	RunStatements *st = migrate_runner_statements_begin(d->run, i);
+	int			n = migrate_runner_statements_count(st);
+	int			k;
+
+	/* reading the script left a snapshot active: let go of it */
+	commit(d);
+
+	for (k = m->statements_done; k < n; k++)
+	{
+		ErrorData  *volatile edata = NULL;
+
+		disconnect_spi(d);
+		PG_TRY();
+		{
+			migrate_runner_statement(st, k);
+		}
+		PG_CATCH();
+		{
+			MemoryContextSwitchTo(d->context);
+			edata = CopyErrorData();
+			FlushErrorState();
+		}
+		PG_END_TRY();
+
+		if (edata)
+		{
+			/*
+			 * The statement may have committed and started transactions of
+			 * its own; what is left of the last one is rolled back.
+			 */
+			AbortCurrentTransaction();
+			StartTransactionCommand();
+			connect_spi(d);
+			migrate_runner_statements_end(st, false);
+			if (migrate_runner_statements_failed(st, k, edata))
+				commit(d);
+			ReThrowError(edata);
+		}
+
+		connect_spi(d);
+		migrate_catalog_set_statements_done(m, k + 1);
+		commit(d);				/* which lets go of SPI's snapshot */
+	}
+	migrate_runner_statements_end(st, true);
+}
+
+/* Connects to SPI, non-atomic, and returns to the deploy's context. */
+static void
+connect_spi(Deploy *d)
+{
+	if (SPI_connect_ext(SPI_OPT_NONATOMIC) != SPI_OK_CONNECT)
+		elog(ERROR, "SPI_connect failed");
+	MemoryContextSwitchTo(d->context);
+}
+
+static void
+disconnect_spi(Deploy *d)
+{
+	if (SPI_finish() != SPI_OK_FINISH)
+		elog(ERROR, "SPI_finish failed");
+	MemoryContextSwitchTo(d->context);
+}
+
+/*
+ * Commits the current transaction, with the generation (change.c's step
+ * 5), and starts the next one.
+ */
+static void
+commit(Deploy *d)
+{
+	migrate_change_publish(CHANGE_WRITTEN);
+	SPI_commit();
+	MemoryContextSwitchTo(d->context);
+}

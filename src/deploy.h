@@ -1,0 +1,28 @@
+/*-------------------------------------------------------------------------
+ *
+ * deploy.h
+ *	  CALL migrate.deploy(): the plan of run(), one transaction per
+ *	  migration, with durable progress.
+ *
+ *-------------------------------------------------------------------------
+ */
+#ifndef MIGRATE_DEPLOY_H
+#define MIGRATE_DEPLOY_H
+
+#include "migrate.h"
+
+/* What a deploy is asked to do: migrate.deploy()'s arguments. */
+typedef struct DeployOptions
+{
+	const char *target;			/* NULL: everything */
+	const char *project;		/* NULL: every project */
+	const char *lock_timeout;	/* a value for the setting, "0" for none */
+	int			retries;
+	bool		out_of_order;
+	bool		wait;
+} DeployOptions;
+
+extern void migrate_deploy_run(const DeployOptions *options, bool atomic,
+							   int64 *run_id, int *applied);
+
+#endif							/* MIGRATE_DEPLOY_H */
