@@ -160,6 +160,7 @@ liveness_receive(TupleTableSlot *slot, DestReceiver *self)
 enum
 {
 	PROBLEM_CHECKSUM = 1,		/* applied, and its up changed since */
+	PROBLEM_INTERRUPTED,		/* left running by a deploy that ended */
 	PROBLEM_UNREGISTERED,		/* history of an unregistered migration */
 	PROBLEM_NO_DOWN,			/* applied, without down */
 	PROBLEM_OUTDATED			/* repeatable, changed since applied */
@@ -171,6 +172,7 @@ static const struct
 	const char *problem;
 }			catalog_problems[] = {
 	[PROBLEM_CHECKSUM] = {"error", "checksum mismatch"},
+	[PROBLEM_INTERRUPTED] = {"warning", "interrupted"},
 	[PROBLEM_UNREGISTERED] = {"warning", "unregistered history"},
 	[PROBLEM_NO_DOWN] = {"info", "no down"},
 	[PROBLEM_OUTDATED] = {"info", "outdated"}
@@ -180,7 +182,8 @@ static const struct
  * migrate_catalog_validate
  *		Adds to tupstore (the rows of migrate.validate) the problems found
  *		in the catalog alone: applied migrations whose checksum changed,
- *		history of migrations that are no longer registered, applied
+ *		migrations a deploy left unfinished (interrupted), history of
+ *		migrations that are no longer registered, applied
  *		migrations without down, and outdated repeatable migrations.  Each
  *		detail is a sentence naming the migration, as plan.c's are.
  */
@@ -207,7 +210,12 @@ migrate_catalog_validate(const char *project, Tuplestorestate *tupstore,
 							"  AND (m.applied_checksum IS NULL"
 							"   OR m.applied_checksum OPERATOR(pg_catalog.<>) m.checksum)"
 							" UNION ALL"
-							" SELECT e.project, e.version, 2, pg_catalog.max(e.name), NULL,"
+							" SELECT m.project, m.version, 2, m.name, NULL, NULL,"
+							"  {{m.last_run_id|NULL::pg_catalog.int8}}"
+							" FROM migrate.migration AS m"
+							" WHERE m.state OPERATOR(pg_catalog.=) 'running'"
+							" UNION ALL"
+							" SELECT e.project, e.version, 3, pg_catalog.max(e.name), NULL,"
 							"  NULL, pg_catalog.count(*)"
 							" FROM migrate.event AS e"
 							" WHERE NOT EXISTS (SELECT FROM migrate.migration AS m"
@@ -220,13 +228,13 @@ migrate_catalog_validate(const char *project, Tuplestorestate *tupstore,
 							" GROUP BY e.project, e.version,"
 							"  CASE WHEN e.version IS NULL THEN e.name END"
 							" UNION ALL"
-							" SELECT m.project, m.version, 3, m.name, NULL, NULL, NULL"
+							" SELECT m.project, m.version, 4, m.name, NULL, NULL, NULL"
 							" FROM migrate.migration AS m"
 							" WHERE m.kind OPERATOR(pg_catalog.=) 'versioned'"
 							"  AND m.state OPERATOR(pg_catalog.=) 'applied'"
 							"  AND m.down IS NULL"
 							" UNION ALL"
-							" SELECT m.project, NULL, 4, m.name, NULL, NULL, NULL"
+							" SELECT m.project, NULL, 5, m.name, NULL, NULL, NULL"
 							" FROM migrate.migration AS m"
 							" WHERE m.kind OPERATOR(pg_catalog.=) 'repeatable'"
 							"  AND m.state OPERATOR(pg_catalog.=) 'applied'"
@@ -265,6 +273,16 @@ migrate_catalog_validate(const char *project, Tuplestorestate *tupstore,
 		else if (problem == PROBLEM_CHECKSUM)
 			detail = psprintf(_("Migration %s was applied with checksum %s and is registered with checksum %s."),
 							  label, applied_checksum, SPI_getvalue(row, desc, 6));
+		else if (problem == PROBLEM_INTERRUPTED)
+		{
+			int64		run_id = pg_strtoint64(SPI_getvalue(row, desc, 7));
+
+			/* a deploy applying it now is no problem */
+			if (migrate_lock_run_alive(run_id))
+				continue;
+			detail = psprintf(_("Migration %s was started by deploy run %lld, which ended without finishing it: the next deploy applies it."),
+							  label, (long long) run_id);
+		}
 		else if (problem == PROBLEM_UNREGISTERED)
 		{
 			int64		count = pg_strtoint64(SPI_getvalue(row, desc, 7));

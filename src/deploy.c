@@ -48,6 +48,7 @@
 
 #include "access/xact.h"
 #include "executor/spi.h"
+#include "miscadmin.h"
 #include "utils/memutils.h"
 
 #include "catalog.h"
@@ -62,6 +63,8 @@ typedef struct Deploy
 	const DeployOptions *options;
 	MemoryContext context;		/* lives across commits */
 	RunState   *run;
+	Oid			userid;			/* the caller's, and its security context */
+	int			sec_context;
 	int64		run_id;
 	int			applied;
 } Deploy;
@@ -71,6 +74,7 @@ static void deploy_statements(Deploy *d, int i);
 static void connect_spi(Deploy *d);
 static void disconnect_spi(Deploy *d);
 static void commit(Deploy *d);
+static void abort_transaction(Deploy *d);
 
 /*
  * migrate_deploy_run
@@ -93,6 +97,7 @@ migrate_deploy_run(const DeployOptions *options, bool atomic, int64 *run_id,
 	migrate_change_check("migrate.deploy()");
 
 	d.options = options;
+	GetUserIdAndSecContext(&d.userid, &d.sec_context);
 	d.context = AllocSetContextCreate(TopMemoryContext, "migrate deploy",
 									  ALLOCSET_DEFAULT_SIZES);
 	PG_TRY();
@@ -188,6 +193,9 @@ deploy_statements(Deploy *d, int i)
 		PG_TRY();
 		{
 			migrate_runner_statement(st, k);
+			connect_spi(d);
+			migrate_catalog_set_statements_done(m, k + 1);
+			commit(d);			/* which lets go of SPI's snapshot too */
 		}
 		PG_CATCH();
 		{
@@ -199,24 +207,34 @@ deploy_statements(Deploy *d, int i)
 
 		if (edata)
 		{
-			/*
-			 * The statement may have committed and started transactions of
-			 * its own; what is left of the last one is rolled back.
-			 */
-			AbortCurrentTransaction();
-			StartTransactionCommand();
-			connect_spi(d);
+			abort_transaction(d);
 			migrate_runner_statements_end(st, false);
 			if (migrate_runner_statements_failed(st, k, edata))
 				commit(d);
 			ReThrowError(edata);
 		}
-
-		connect_spi(d);
-		migrate_catalog_set_statements_done(m, k + 1);
-		commit(d);				/* which lets go of SPI's snapshot */
 	}
 	migrate_runner_statements_end(st, true);
+}
+
+/*
+ * Rolls back what is left of a statement that failed at top level, and
+ * starts a new transaction, connected to SPI, as the deploy's caller.
+ *
+ * The statement may have committed and started transactions of its own
+ * (CREATE INDEX CONCURRENTLY does) while it ran as its migration's
+ * registrant, in a security-restricted operation; the abort of such a
+ * transaction restores the user it started with, the registrant, so the
+ * caller's user is restored after it.  The abort also ended any SPI
+ * connection made in the transaction.
+ */
+static void
+abort_transaction(Deploy *d)
+{
+	AbortCurrentTransaction();
+	StartTransactionCommand();
+	SetUserIdAndSecContext(d->userid, d->sec_context);
+	connect_spi(d);
 }
 
 /* Connects to SPI, non-atomic, and returns to the deploy's context. */

@@ -11,7 +11,9 @@
  *	 transactional flag) changes nothing: "unchanged";
  * - other content replaces the old ("updated", with a NOTICE of what
  *	 changed), if the current user may act as the registrant; once a
- *	 versioned migration is applied its up script can no longer change.
+ *	 versioned migration is applied its up script can no longer change,
+ *	 nor can the statements a deploy has completed of a non-transactional
+ *	 migration it did not finish.
  *
  * Unregistering removes a registration that is not applied and that no
  * other registration requires; its history stays.
@@ -30,8 +32,11 @@
 
 #include "catalog.h"
 #include "registration.h"
+#include "script.h"
 #include "version.h"
 
+static void check_statements_done(const Migration *old,
+								  const Migration *new);
 static List *changed_fields(const Migration *old, const Migration *new);
 static bool same_requires(List *a, List *b);
 static int	requirement_list_cmp(const ListCell *a, const ListCell *b);
@@ -134,6 +139,9 @@ migrate_registration_store(Migration *m)
 						   old->checksum, m->checksum),
 				 errhint("Write a new migration for the change instead of editing an applied one.")));
 
+	if (old->statements_done > 0)
+		check_statements_done(old, m);
+
 	m->id = old->id;
 	/* as stored: "1.0" registered again as "1.00" keeps its spelling */
 	m->version = old->version;
@@ -181,6 +189,37 @@ migrate_registration_remove(const char *project, const char *version)
 					 errhint("Unregister or change the migrations that require it first.")));
 	}
 	migrate_catalog_delete(m->id);
+}
+
+/*
+ * A deploy has completed the first statements of non-transactional
+ * migration old (which was interrupted or failed after them): a new
+ * registration keeps them and stays non-transactional, since the next
+ * deploy resumes after them.
+ */
+static void
+check_statements_done(const Migration *old, const Migration *new)
+{
+	int			stmtno;
+
+	if (new->transactional)
+		ereport(ERROR,
+				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+				 errmsg("migration %s cannot become transactional",
+						migrate_migration_describe(new)),
+				 errdetail("A deploy has completed and committed the first %d statements of this non-transactional migration.",
+						   old->statements_done),
+				 errhint("Register it with transactional => false, changing only the statements after them.")));
+	stmtno = migrate_script_first_difference(old->up, new->up,
+											 old->statements_done);
+	if (stmtno != 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+				 errmsg("statement %d of migration %s cannot change",
+						stmtno, migrate_migration_describe(new)),
+				 errdetail("A deploy has completed and committed the first %d statements of this non-transactional migration.",
+						   old->statements_done),
+				 errhint("Change only the statements after them.")));
 }
 
 /*

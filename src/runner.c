@@ -646,7 +646,7 @@ finish_one(RunState *rs, double duration_ms)
 typedef struct SavedSetting
 {
 	const char *name;
-	char	   *value;
+	char	   *value;			/* NULL for a string setting that is NULL */
 } SavedSetting;
 
 struct RunStatements
@@ -664,6 +664,7 @@ struct RunStatements
 
 static void save_settings(RunStatements *st);
 static void restore_settings(RunStatements *st);
+static bool same_value(const char *a, const char *b);
 static int	setting_cmp(const void *a, const void *b);
 
 /*
@@ -814,13 +815,14 @@ save_settings(RunStatements *st)
 	for (i = 0; i < n; i++)
 	{
 		struct config_generic *var = vars[i];
+		const char *value;
 
 		if ((var->context != PGC_USERSET && var->context != PGC_SUSET) ||
 			(var->flags & GUC_NO_RESET_ALL))
 			continue;
+		value = GetConfigOption(var->name, false, false);
 		st->settings[st->nsettings].name = pstrdup(var->name);
-		st->settings[st->nsettings].value =
-			pstrdup(GetConfigOption(var->name, false, false));
+		st->settings[st->nsettings].value = value ? pstrdup(value) : NULL;
 		st->nsettings++;
 	}
 	qsort(st->settings, st->nsettings, sizeof(SavedSetting), setting_cmp);
@@ -853,16 +855,25 @@ restore_settings(RunStatements *st)
 		saved = bsearch(&key, st->settings, st->nsettings,
 						sizeof(SavedSetting), setting_cmp);
 		now = GetConfigOption(var->name, false, false);
-		if (saved != NULL && strcmp(now, saved->value) == 0)
+		if (saved != NULL && same_value(now, saved->value))
 			continue;
 		value = saved ? saved->value : NULL;
 		if (value != NULL &&
-			strcmp(value, GetConfigOptionResetString(var->name)) == 0)
+			same_value(value, GetConfigOptionResetString(var->name)))
 			value = NULL;
 		(void) set_config_option_ext(var->name, value, PGC_SUSET,
 									 PGC_S_SESSION, BOOTSTRAP_SUPERUSERID,
 									 GUC_ACTION_SET, true, WARNING, false);
 	}
+}
+
+/* Whether two values of a setting are the same; either may be NULL. */
+static bool
+same_value(const char *a, const char *b)
+{
+	if (a == NULL || b == NULL)
+		return a == b;
+	return strcmp(a, b) == 0;
 }
 
 static int

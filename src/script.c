@@ -135,6 +135,39 @@ migrate_script_check(const char *script, bool transactional,
 }
 
 /*
+ * migrate_script_first_difference
+ *		Compares the first n statements of two scripts (each one that
+ *		passed migrate_script_check) as the checksum does: token by token.
+ *		Returns 0 if they are the same, else the number (from 1) of the
+ *		first statement that differs or that one script lacks.
+ */
+int
+migrate_script_first_difference(const char *a, const char *b, int n)
+{
+	List	   *sa = migrate_script_statements(a);
+	List	   *sb = migrate_script_statements(b);
+	int			i;
+
+	for (i = 0; i < n; i++)
+	{
+		ScriptStatement *x;
+		ScriptStatement *y;
+		uint8		dx[PG_SHA256_DIGEST_LENGTH];
+		uint8		dy[PG_SHA256_DIGEST_LENGTH];
+
+		if (i >= list_length(sa) || i >= list_length(sb))
+			return i + 1;
+		x = list_nth(sa, i);
+		y = list_nth(sb, i);
+		scan_script(pnstrdup(a + x->offset, x->length), dx);
+		scan_script(pnstrdup(b + y->offset, y->length), dy);
+		if (memcmp(dx, dy, sizeof(dx)) != 0)
+			return i + 1;
+	}
+	return 0;
+}
+
+/*
  * migrate_script_statements
  *		Splits a script into its top-level statements (ScriptStatement *).
  *

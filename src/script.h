@@ -48,6 +48,8 @@ typedef struct ScriptStatement
 extern char *migrate_script_check(const char *script, bool transactional,
 								  const ScriptLabel *label);
 extern List *migrate_script_statements(const char *script);
+extern int	migrate_script_first_difference(const char *a, const char *b,
+											int n);
 extern int	migrate_script_line_at(const char *text, int charpos);
 extern const char *migrate_script_part_name(ScriptPart part);
 
