@@ -21,6 +21,7 @@ OBJS = \
 	src/catalog_due.o \
 	src/catalog_report.o \
 	src/deploy.o \
+	src/deploy_worker.o \
 	src/toplevel.o \
 	src/migration.o \
 	src/script.o \

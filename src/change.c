@@ -239,21 +239,26 @@ migrate_change_publish(ChangeOutcome outcome)
 
 /*
  * migrate_change_begin_deploy
- *		Steps 1, 3 and 4 for deploy run_id, which is connected to SPI
- *		already and has just committed (so holds no snapshot): takes the
- *		locks of a deploy for the session (lock.c), or fails with 55P03 if
- *		another deploy runs.  A deploy reads the catalog only in
- *		transactions that start after it holds the lock, so no snapshot of
- *		its own can be stale.  migrate_change_end_deploy releases the locks.
+ *		Steps 1, 3 and 4 for a deploy, which is connected to SPI already
+ *		and has just committed (so holds no snapshot): takes the locks of a
+ *		deploy for the session (lock.c), or fails with 55P03 if another
+ *		deploy runs, then takes a run id and returns it.  A deploy reads
+ *		the catalog only in transactions that start after it holds the
+ *		lock, so no snapshot of its own can be stale.
+ *		migrate_change_end_deploy releases the locks.
  */
-void
-migrate_change_begin_deploy(int64 run_id)
+int64
+migrate_change_begin_deploy(void)
 {
 	int			deploy_pid;
+	int64		run_id;
 
 	migrate_change_check("migrate.deploy()");
-	if (!migrate_lock_deploy_begin(run_id, &deploy_pid))
+	if (!migrate_lock_deploy_begin(&deploy_pid))
 		deploy_running(deploy_pid);
+	run_id = migrate_catalog_next_run_id();
+	migrate_lock_deploy_run(run_id);
+	return run_id;
 }
 
 /*

@@ -32,7 +32,7 @@ extern bool migrate_change_begin_if_due(MigrateChange *call,
 										const char *function, bool wait);
 extern void migrate_change_end(MigrateChange *call, ChangeOutcome outcome);
 extern void migrate_change_publish(ChangeOutcome outcome);
-extern void migrate_change_begin_deploy(int64 run_id);
+extern int64 migrate_change_begin_deploy(void);
 extern void migrate_change_end_deploy(void);
 
 #endif							/* MIGRATE_CHANGE_H */

@@ -14,9 +14,9 @@
  *	1. commit the caller's (empty) transaction, letting go of the CALL's
  *	   snapshot, so that no snapshot of ours ever holds back a concurrent
  *	   index build, ours or anyone's;
- *	2. take a run id, and the deploy's session locks (lock.c, through the
- *	   change protocol, change.c): another deploy makes it fail at once
- *	   with 55P03; a run() in progress is waited for;
+ *	2. take the deploy's session locks (lock.c, through the change
+ *	   protocol, change.c): another deploy makes it fail at once with
+ *	   55P03; a run() in progress is waited for; then a run id;
  *	3. make run()'s plan (plan.c), and check every registrant (runner.c);
  *	4. commit a "started" event and the state running for the first
  *	   migration, then for each migration:
@@ -39,6 +39,10 @@
  *	6. release the session locks, on every exit (the backend's end
  *	   releases them too).
  *
+ * With wait => false, step 1 is all the caller's backend does: a background
+ * worker (deploy_worker.c) runs the same CALL at top level, and the caller
+ * returns once the worker's deploy is past step 3.
+ *
  * Memory: everything that lives across commits is in a context of the
  * deploy's own, deleted at its end.
  *
@@ -54,6 +58,7 @@
 #include "catalog.h"
 #include "change.h"
 #include "deploy.h"
+#include "deploy_worker.h"
 #include "plan.h"
 #include "runner.h"
 
@@ -75,11 +80,13 @@ static void connect_spi(Deploy *d);
 static void disconnect_spi(Deploy *d);
 static void commit(Deploy *d);
 static void abort_transaction(Deploy *d);
+static void connect_spi_caller(void);
 
 /*
  * migrate_deploy_run
- *		Deploys as options say; sets *run_id and *applied.  atomic says
- *		whether the CALL may not commit (it is inside a transaction block).
+ *		Deploys as options say; sets *run_id and *applied (-1 if unknown: a
+ *		deploy left to a background worker).  atomic says whether the CALL
+ *		may not commit (it is inside a transaction block).
  */
 void
 migrate_deploy_run(const DeployOptions *options, bool atomic, int64 *run_id,
@@ -96,6 +103,15 @@ migrate_deploy_run(const DeployOptions *options, bool atomic, int64 *run_id,
 				 errhint("Call it as a statement of its own, outside BEGIN and COMMIT, and not from a function, a procedure or a DO block.")));
 	migrate_change_check("migrate.deploy()");
 
+	if (!options->wait)
+	{
+		/* the caller's transaction, committed as in the foreground */
+		connect_spi_caller();
+		*run_id = migrate_deploy_launch(options);
+		*applied = -1;
+		return;
+	}
+
 	d.options = options;
 	GetUserIdAndSecContext(&d.userid, &d.sec_context);
 	d.context = AllocSetContextCreate(TopMemoryContext, "migrate deploy",
@@ -106,8 +122,7 @@ migrate_deploy_run(const DeployOptions *options, bool atomic, int64 *run_id,
 		/* the caller's transaction: nothing of ours to publish */
 		SPI_commit();
 		MemoryContextSwitchTo(d.context);
-		d.run_id = migrate_catalog_next_run_id();
-		migrate_change_begin_deploy(d.run_id);
+		d.run_id = migrate_change_begin_deploy();
 		deploy_plan(&d);
 		disconnect_spi(&d);
 	}
@@ -141,6 +156,7 @@ deploy_plan(Deploy *d)
 						migrate_migration_name(o->project, o->target, NULL))));
 	plan = migrate_plan_apply(o->project, o->target, o->out_of_order);
 	d->run = migrate_runner_begin(plan, false, d->run_id, o->lock_timeout);
+	migrate_deploy_worker_begun(d->run_id);
 	n = migrate_runner_count(d->run);
 	if (n == 0)
 		return;
@@ -235,6 +251,23 @@ abort_transaction(Deploy *d)
 	StartTransactionCommand();
 	SetUserIdAndSecContext(d->userid, d->sec_context);
 	connect_spi(d);
+}
+
+/*
+ * Commits the caller's transaction, through a non-atomic SPI connection
+ * of its own, and starts a new one.
+ */
+static void
+connect_spi_caller(void)
+{
+	MemoryContext oldcontext = CurrentMemoryContext;
+
+	if (SPI_connect_ext(SPI_OPT_NONATOMIC) != SPI_OK_CONNECT)
+		elog(ERROR, "SPI_connect failed");
+	SPI_commit();
+	if (SPI_finish() != SPI_OK_FINISH)
+		elog(ERROR, "SPI_finish failed");
+	MemoryContextSwitchTo(oldcontext);
 }
 
 /* Connects to SPI, non-atomic, and returns to the deploy's context. */

@@ -160,18 +160,20 @@ acquire_unless_deploying(LOCKMODE mode, bool wait, int *deploy_pid)
 
 /*
  * migrate_lock_deploy_begin
- *		Takes the session locks of deploy run_id: the deploy lock, without
- *		waiting, then the run lock, then the migration lock, waiting for a
- *		transaction that holds it (honouring lock_timeout, like any lock
- *		wait).  Returns true when it holds all three; returns false if
- *		another deploy runs, with that deploy's process id in *deploy_pid
- *		(0 if it cannot be named).
+ *		Takes the first session locks of a deploy: the deploy lock, without
+ *		waiting, then the migration lock, waiting for a transaction that
+ *		holds it (honouring lock_timeout, like any lock wait).  Returns true
+ *		when it holds both; returns false if another deploy runs, with that
+ *		deploy's process id in *deploy_pid (0 if it cannot be named).  The
+ *		deploy then takes its run id (only the holder of the migration lock
+ *		draws from migrate's sequences: guard.c relies on it) and
+ *		migrate_lock_deploy_run takes its run lock.
  *
- * migrate_lock_deploy_end releases what this took, whatever the point at
- * which it stopped.
+ * migrate_lock_deploy_end releases what these took, whatever the point at
+ * which they stopped.
  */
 bool
-migrate_lock_deploy_begin(int64 run_id, int *deploy_pid)
+migrate_lock_deploy_begin(int *deploy_pid)
 {
 	LOCKTAG		tag;
 
@@ -184,15 +186,26 @@ migrate_lock_deploy_begin(int64 run_id, int *deploy_pid)
 	}
 	held.deploy = true;
 
-	set_run_locktag(&tag, run_id);
-	(void) LockAcquire(&tag, ExclusiveLock, true, false);
-	held.run = true;
-	held.run_id = run_id;
-
 	set_migration_locktag(&tag);
 	(void) LockAcquire(&tag, ExclusiveLock, true, false);
 	held.migration = true;
 	return true;
+}
+
+/*
+ * migrate_lock_deploy_run
+ *		Takes the run lock of deploy run_id, which nobody else can hold.
+ */
+void
+migrate_lock_deploy_run(int64 run_id)
+{
+	LOCKTAG		tag;
+
+	Assert(held.deploy && held.migration && !held.run);
+	set_run_locktag(&tag, run_id);
+	(void) LockAcquire(&tag, ExclusiveLock, true, false);
+	held.run = true;
+	held.run_id = run_id;
 }
 
 /*

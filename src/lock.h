@@ -18,7 +18,8 @@
 
 extern bool migrate_lock_acquire(bool wait, int *deploy_pid);
 extern bool migrate_lock_wait_for_holder(bool wait, int *deploy_pid);
-extern bool migrate_lock_deploy_begin(int64 run_id, int *deploy_pid);
+extern bool migrate_lock_deploy_begin(int *deploy_pid);
+extern void migrate_lock_deploy_run(int64 run_id);
 extern void migrate_lock_deploy_end(void);
 extern bool migrate_lock_run_alive(int64 run_id);
 

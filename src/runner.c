@@ -96,6 +96,7 @@ static void script_statement(ScriptRun *sr, const char *script,
 static void execute_script(const char *script, const ScriptLabel *label,
 						   Oid run_as, const char *lock_timeout);
 static void execute_statement(const char *sql);
+static void execute_without_lock_timeout(const char *sql);
 
 /*
  * script_enter
@@ -172,14 +173,36 @@ script_statement(ScriptRun *sr, const char *script, const ScriptStatement *st,
 					(errmsg("dropping the invalid index left by an earlier attempt of statement %d",
 							stmtno),
 					 errdetail_internal("%s", drop)));
-			migrate_toplevel_execute(drop);
+			execute_without_lock_timeout(drop);
 		}
-		migrate_toplevel_execute(sql);
+		if (migrate_toplevel_waits_for_others(sql))
+			execute_without_lock_timeout(sql);
+		else
+			migrate_toplevel_execute(sql);
 	}
 	else
 		execute_statement(sql);
 	pfree(activity);
 	pfree(sql);
+}
+
+/*
+ * Executes a concurrent index operation at top level with lock_timeout
+ * off, then sets it back (to the deploy's, or the migration's own).  Such
+ * a statement waits, by design, for every older transaction, and its lock
+ * queues in front of no read or write: a lock timeout would only make it
+ * fail whenever a long transaction runs.
+ */
+static void
+execute_without_lock_timeout(const char *sql)
+{
+	char	   *saved = pstrdup(GetConfigOption("lock_timeout", false, false));
+
+	(void) set_config_option("lock_timeout", "0", PGC_USERSET, PGC_S_SESSION,
+							 GUC_ACTION_SET, true, 0, false);
+	migrate_toplevel_execute(sql);
+	(void) set_config_option("lock_timeout", saved, PGC_USERSET,
+							 PGC_S_SESSION, GUC_ACTION_SET, true, 0, false);
 }
 
 /*

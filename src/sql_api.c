@@ -455,8 +455,9 @@ put_problems(ReturnSetInfo *rsinfo, List *problems, const char *severity,
  * CALL migrate.deploy(target, project, lock_timeout, retries, out_of_order,
  *					   wait, INOUT run_id, INOUT applied)
  *
- * Returns the run id and how many migrations were applied, as the row of
- * its INOUT arguments (their input values are ignored).
+ * Returns the run id and how many migrations were applied (NULL with wait
+ * false: a background worker goes on), as the row of its INOUT arguments
+ * (their input values are ignored).
  */
 Datum
 migrate_deploy(PG_FUNCTION_ARGS)
@@ -495,11 +496,6 @@ migrate_deploy(PG_FUNCTION_ARGS)
 				 errmsg("retries must not be negative")));
 	options.out_of_order = bool_arg(fcinfo, 4);
 	options.wait = bool_arg(fcinfo, 5);
-	if (!options.wait)
-		ereport(ERROR,
-				(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
-				 errmsg("migrate.deploy(wait => false) is not supported yet"),
-				 errhint("Call migrate.deploy() with wait => true, from a session that stays connected until it returns.")));
 
 	if (get_call_result_type(fcinfo, NULL, &tupdesc) != TYPEFUNC_COMPOSITE)
 		elog(ERROR, "migrate.deploy() must return its INOUT arguments as a row");
@@ -509,6 +505,7 @@ migrate_deploy(PG_FUNCTION_ARGS)
 
 	values[0] = Int64GetDatum(run_id);
 	values[1] = Int32GetDatum(applied);
+	nulls[1] = applied < 0;		/* the worker has just begun */
 	PG_RETURN_DATUM(HeapTupleGetDatum(heap_form_tuple(tupdesc, values, nulls)));
 }
 

@@ -40,6 +40,7 @@
 #include "catalog/namespace.h"
 #include "catalog/pg_class.h"
 #include "catalog/pg_index.h"
+#include "commands/defrem.h"
 #include "nodes/parsenodes.h"
 #include "parser/analyze.h"
 #include "tcop/pquery.h"
@@ -95,6 +96,40 @@ migrate_toplevel_execute(const char *sql)
 	receiver->rDestroy(receiver);
 	PortalDrop(portal, false);
 	CommandCounterIncrement();
+}
+
+/*
+ * migrate_toplevel_waits_for_others
+ *		Whether sql is a concurrent index operation: CREATE INDEX, REINDEX
+ *		or DROP INDEX CONCURRENTLY.  These wait, by design, for every
+ *		transaction that might use the index (WaitForLockers,
+ *		WaitForOlderSnapshots), while their lock, SHARE UPDATE EXCLUSIVE,
+ *		blocks no reads or writes.
+ */
+bool
+migrate_toplevel_waits_for_others(const char *sql)
+{
+	Node	   *stmt = parse_one(sql)->stmt;
+	ListCell   *lc;
+
+	switch (nodeTag(stmt))
+	{
+		case T_IndexStmt:
+			return ((IndexStmt *) stmt)->concurrent;
+		case T_DropStmt:
+			return ((DropStmt *) stmt)->concurrent;
+		case T_ReindexStmt:
+			foreach(lc, ((ReindexStmt *) stmt)->params)
+			{
+				DefElem    *opt = lfirst_node(DefElem, lc);
+
+				if (strcmp(opt->defname, "concurrently") == 0)
+					return defGetBoolean(opt);
+			}
+			return false;
+		default:
+			return false;
+	}
 }
 
 /*

@@ -16,7 +16,7 @@ CREATE EXTENSION pgtap;
 CREATE EXTENSION migrate;
 RESET client_min_messages;
 
-SELECT plan(49);
+SELECT plan(55);
 
 --
 -- Where: a top-level CALL only.
@@ -48,8 +48,6 @@ CALL migrate.deploy(target => '1');
 SELECT is(:'LAST_ERROR_SQLSTATE'::text, '22023', 'a target without a project is 22023');
 CALL migrate.deploy(target => '1', project => 'Bad Name');
 SELECT is(:'LAST_ERROR_SQLSTATE'::text, '22023', 'an invalid project name is 22023');
-CALL migrate.deploy(wait => false);
-SELECT is(:'LAST_ERROR_SQLSTATE'::text, '0A000', 'wait => false is not supported yet (0A000)');
 CALL migrate.deploy(target => '7', project => 'default');
 SELECT is(:'LAST_ERROR_SQLSTATE'::text, '42704', 'an unregistered target is 42704');
 
@@ -271,6 +269,7 @@ SELECT is_empty($$SELECT * FROM migrate.validate() WHERE problem = 'interrupted'
 CREATE ROLE regress_deploy_owner;
 CREATE ROLE regress_deploy_other;
 GRANT USAGE, CREATE ON SCHEMA public TO regress_deploy_owner;
+GRANT EXECUTE ON FUNCTION migrate.status(text) TO regress_deploy_owner;
 GRANT USAGE ON SCHEMA migrate TO regress_deploy_owner, regress_deploy_other;
 GRANT EXECUTE ON FUNCTION migrate.register(text, text, text, text, text[], boolean, text)
 	TO regress_deploy_owner;
@@ -299,6 +298,51 @@ SELECT results_eq($$SELECT DISTINCT ran_as::text COLLATE "default", role::text C
 					WHERE project = 'roles' AND status = 'ok'$$,
 				  $$VALUES ('regress_deploy_owner', 'postgres')$$,
 				  'the history names the caller and the registrant');
+
+--
+-- wait => false: a background worker deploys, as the caller; the caller
+-- gets the run id as soon as the deploy has begun.
+--
+SET ROLE regress_deploy_owner;
+SET client_min_messages = warning;
+SELECT migrate.register('1', 'in the background',
+	$$CREATE TABLE bg (who name DEFAULT current_user, pid int DEFAULT pg_backend_pid());
+	  INSERT INTO bg DEFAULT VALUES$$, project => 'background');
+SELECT migrate.register('2', 'index in the background',
+	$$CREATE INDEX CONCURRENTLY bg_who_idx ON bg (who)$$,
+	transactional => false, project => 'background');
+RESET client_min_messages;
+CALL migrate.deploy(project => 'background', wait => false) \gset
+RESET ROLE;
+SELECT ok(:run_id > 0, 'wait => false returns the run id');
+SELECT ok(NOT :{?applied}, 'and no count of applied migrations (NULL): the worker goes on');
+-- Wait for the worker: it holds the migration lock until it ends.  Each
+-- look is a transaction of its own: a transaction that stayed open would
+-- hold up the worker's concurrent index build, which waits for it.
+DO $$
+BEGIN
+	FOR i IN 1 .. 600 LOOP
+		EXIT WHEN NOT EXISTS (SELECT FROM migrate.activity);
+		COMMIT;
+		PERFORM pg_sleep(0.05);
+		COMMIT;
+	END LOOP;
+END
+$$;
+SELECT results_eq(
+	$$SELECT version::text, state FROM migrate.status('background')$$,
+	$$VALUES ('1', 'applied'), ('2', 'applied')$$,
+	'the background worker applied both');
+SELECT is((SELECT count(*) FROM migrate.status('background') WHERE run_id = :run_id),
+		  2::bigint, 'under that run id');
+SELECT results_eq($$SELECT who::text COLLATE "default", pid <> pg_backend_pid() FROM bg$$,
+				  $$VALUES ('regress_deploy_owner', true)$$,
+				  'as the registrant, in another backend');
+SELECT is((SELECT indisvalid FROM pg_index WHERE indexrelid = 'bg_who_idx'::regclass),
+		  true, 'its concurrent index build too');
+SELECT is((SELECT string_agg(DISTINCT role::text, ', ') FROM migrate.history
+		   WHERE run_id = :run_id),
+		  'regress_deploy_owner', 'the history names the caller''s role as the deploy''s');
 
 -- The catalog is as a deploy left it: nothing running.
 SELECT is_empty($$SELECT * FROM migrate.status() WHERE state IN ('running', 'interrupted')$$,
