@@ -51,8 +51,12 @@
 #include "postgres.h"
 
 #include "access/xact.h"
+#include "common/pg_prng.h"
 #include "executor/spi.h"
 #include "miscadmin.h"
+#include "storage/latch.h"
+#include "utils/timestamp.h"
+#include "utils/wait_event.h"
 #include "utils/memutils.h"
 
 #include "catalog.h"
@@ -76,6 +80,10 @@ typedef struct Deploy
 
 static void deploy_plan(Deploy *d);
 static void deploy_statements(Deploy *d, int i);
+static ErrorData *deploy_statement(Deploy *d, const Migration *m,
+								   RunStatements *st, int k);
+static void back_off(const Migration *m, int attempt, int retries,
+					 const ErrorData *edata);
 static void connect_spi(Deploy *d);
 static void disconnect_spi(Deploy *d);
 static void commit(Deploy *d);
@@ -165,14 +173,24 @@ deploy_plan(Deploy *d)
 	commit(d);
 	for (i = 0; i < n; i++)
 	{
-		if (migrate_runner_migration(d->run, i)->transactional)
-		{
-			ErrorData  *edata = migrate_runner_apply(d->run, i);
+		const Migration *m = migrate_runner_migration(d->run, i);
+		int			attempt;
 
-			if (edata)
+		if (m->transactional)
+		{
+			for (attempt = 0;; attempt++)
 			{
+				bool		retrying;
+				ErrorData  *edata = migrate_runner_apply(d->run, i,
+														 attempt < o->retries,
+														 &retrying);
+
+				if (edata == NULL)
+					break;
 				commit(d);
-				ReThrowError(edata);
+				if (!retrying)
+					ReThrowError(edata);
+				back_off(m, attempt, o->retries, edata);
 			}
 		}
 		else
@@ -203,27 +221,23 @@ deploy_statements(Deploy *d, int i)
 
 	for (k = m->statements_done; k < n; k++)
 	{
-		ErrorData  *volatile edata = NULL;
+		int			attempt;
 
-		disconnect_spi(d);
-		PG_TRY();
+		for (attempt = 0;; attempt++)
 		{
-			migrate_runner_statement(st, k);
-			connect_spi(d);
-			migrate_catalog_set_statements_done(m, k + 1);
-			commit(d);			/* which lets go of SPI's snapshot too */
-		}
-		PG_CATCH();
-		{
-			MemoryContextSwitchTo(d->context);
-			edata = CopyErrorData();
-			FlushErrorState();
-		}
-		PG_END_TRY();
+			ErrorData  *edata = deploy_statement(d, m, st, k);
 
-		if (edata)
-		{
-			abort_transaction(d);
+			if (edata == NULL)
+				break;
+			if (attempt < d->options->retries &&
+				migrate_runner_error_is_lock_failure(edata))
+			{
+				/* this statement again, after a pause */
+				migrate_runner_statements_retry(st, k, edata);
+				commit(d);
+				back_off(m, attempt, d->options->retries, edata);
+				continue;
+			}
 			migrate_runner_statements_end(st, false);
 			if (migrate_runner_statements_failed(st, k, edata))
 				commit(d);
@@ -231,6 +245,75 @@ deploy_statements(Deploy *d, int i)
 		}
 	}
 	migrate_runner_statements_end(st, true);
+}
+
+/*
+ * deploy_statement
+ *		Statement k of non-transactional migration m (st) at top level, then
+ *		the count of statements done, committed.  Returns NULL, or the
+ *		error, with what was left of the statement's transaction rolled
+ *		back and a new transaction begun.
+ */
+static ErrorData *
+deploy_statement(Deploy *d, const Migration *m, RunStatements *st, int k)
+{
+	ErrorData  *volatile edata = NULL;
+
+	disconnect_spi(d);
+	PG_TRY();
+	{
+		migrate_runner_statement(st, k);
+		connect_spi(d);
+		migrate_catalog_set_statements_done(m, k + 1);
+		commit(d);				/* which lets go of SPI's snapshot too */
+	}
+	PG_CATCH();
+	{
+		MemoryContextSwitchTo(d->context);
+		edata = CopyErrorData();
+		FlushErrorState();
+	}
+	PG_END_TRY();
+
+	if (edata)
+		abort_transaction(d);
+	return edata;
+}
+
+/*
+ * back_off
+ *		Waits before retry attempt + 1 of migration m, which failed to get
+ *		a lock (edata): a random time between half and all of 100 ms
+ *		doubled attempt times, at most 30 s, announced by a NOTICE.
+ *		Cancel and termination interrupt the wait.
+ */
+static void
+back_off(const Migration *m, int attempt, int retries, const ErrorData *edata)
+{
+	long		cap = 100L << Min(attempt, 9);
+	long		ms;
+	TimestampTz until;
+
+	cap = Min(cap, 30000L);
+	ms = cap / 2 + (long) (pg_prng_double(&pg_global_prng_state) * (cap / 2));
+	ereport(NOTICE,
+			(errmsg("retrying migration %s in %ld ms (retry %d of %d)",
+					migrate_migration_describe(m), ms, attempt + 1, retries),
+			 errdetail_internal("%s", edata->message)));
+
+	until = TimestampTzPlusMilliseconds(GetCurrentTimestamp(), ms);
+	for (;;)
+	{
+		long		left = TimestampDifferenceMilliseconds(GetCurrentTimestamp(),
+														   until);
+
+		CHECK_FOR_INTERRUPTS();
+		if (left <= 0)
+			break;
+		(void) WaitLatch(MyLatch, WL_LATCH_SET | WL_TIMEOUT | WL_EXIT_ON_PM_DEATH,
+						 left, PG_WAIT_EXTENSION);
+		ResetLatch(MyLatch);
+	}
 }
 
 /*

@@ -328,7 +328,7 @@ static void run_one(RunState *rs);
 static void start_one(RunState *rs);
 static void finish_one(RunState *rs, double duration_ms);
 static ErrorData *in_subtransaction(void (*fn) (RunState *), RunState *rs,
-									bool rollback);
+									bool rollback, bool catch_lock_errors);
 static RunResult *add_failure(RunState *rs, ErrorData *edata);
 static void record(RunState *rs, const char *status, ErrorData *edata,
 				   double duration_ms, int statements_done);
@@ -413,7 +413,7 @@ migrate_runner_run(List *plan, bool revert, bool atomic, bool dry_run,
 
 	if (dry_run)
 	{
-		ErrorData  *edata = in_subtransaction(run_all, rs, true);
+		ErrorData  *edata = in_subtransaction(run_all, rs, true, false);
 
 		if (edata)
 			(void) add_failure(rs, edata);
@@ -441,7 +441,8 @@ migrate_runner_run(List *plan, bool revert, bool atomic, bool dry_run,
 	{
 		for (i = 0; i < rs->n; i++)
 		{
-			ErrorData  *edata = migrate_runner_apply(rs, i);
+			bool		retrying;
+			ErrorData  *edata = migrate_runner_apply(rs, i, false, &retrying);
 
 			if (edata)
 			{
@@ -499,15 +500,27 @@ migrate_runner_results(const RunState *rs)
  *		that is the migration's own, rolls it back, records it failed and
  *		returns the error, its message naming the migration; any other
  *		error propagates.
+ *
+ * With retry, a lock the migration could not get in time or a deadlock
+ * (migrate_runner_error_is_lock_failure) is recorded as a "retry" event
+ * instead, the migration stays running, *retrying is set and the error
+ * is returned: the caller commits, waits and applies it again.
  */
 ErrorData *
-migrate_runner_apply(RunState *rs, int i)
+migrate_runner_apply(RunState *rs, int i, bool retry, bool *retrying)
 {
 	ErrorData  *edata;
 
+	*retrying = false;
 	rs->current = i;
-	edata = in_subtransaction(run_one, rs, false);
-	if (edata)
+	edata = in_subtransaction(run_one, rs, false, retry);
+	if (edata && retry && migrate_runner_error_is_lock_failure(edata))
+	{
+		record(rs, "retry", edata, elapsed_ms(rs), 0);
+		edata->message = failure_message(rs, edata);
+		*retrying = true;
+	}
+	else if (edata)
 	{
 		RunResult  *res = add_failure(rs, edata);
 
@@ -515,6 +528,18 @@ migrate_runner_apply(RunState *rs, int i)
 		edata->message = failure_message(rs, edata);
 	}
 	return edata;
+}
+
+/*
+ * migrate_runner_error_is_lock_failure
+ *		Whether an error is one that retrying may cure: a lock not had in
+ *		time (lock_timeout, 55P03) or a deadlock (40P01).
+ */
+bool
+migrate_runner_error_is_lock_failure(const ErrorData *edata)
+{
+	return edata->sqlerrcode == ERRCODE_LOCK_NOT_AVAILABLE ||
+		edata->sqlerrcode == ERRCODE_T_R_DEADLOCK_DETECTED;
 }
 
 /*
@@ -540,11 +565,14 @@ migrate_runner_started(RunState *rs, int i)
  * back, and the result is NULL.  On an error that is the migration's own
  * fault the subtransaction is rolled back and the error returned, copied
  * into the caller's context; any other error propagates after the
- * rollback, with the migration named in its message.  Either way the
- * caller's memory context and resource owner are restored.
+ * rollback, with the migration named in its message, except a lock
+ * failure when catch_lock_errors (a deadlock is not the migration's fault,
+ * but a deploy retries it).  Either way the caller's memory context and
+ * resource owner are restored.
  */
 static ErrorData *
-in_subtransaction(void (*fn) (RunState *), RunState *rs, bool rollback)
+in_subtransaction(void (*fn) (RunState *), RunState *rs, bool rollback,
+				  bool catch_lock_errors)
 {
 	MemoryContext oldcontext = CurrentMemoryContext;
 	ResourceOwner oldowner = CurrentResourceOwner;
@@ -572,7 +600,8 @@ in_subtransaction(void (*fn) (RunState *), RunState *rs, bool rollback)
 	MemoryContextSwitchTo(oldcontext);
 	CurrentResourceOwner = oldowner;
 
-	if (edata && !error_is_migrations_fault(edata))
+	if (edata && !error_is_migrations_fault(edata) &&
+		!(catch_lock_errors && migrate_runner_error_is_lock_failure(edata)))
 	{
 		edata->message = failure_message(rs, edata);
 		ReThrowError(edata);
@@ -825,6 +854,23 @@ migrate_runner_statements_failed(RunStatements *st, int k, ErrorData *edata)
 	return true;
 }
 
+/*
+ * migrate_runner_statements_retry
+ *		Records a "retry" event for statement k (from 0), which failed with
+ *		a lock failure (migrate_runner_error_is_lock_failure); the k
+ *		statements before it stay completed, and the migration running.
+ *		edata's message then names the migration.
+ */
+void
+migrate_runner_statements_retry(RunStatements *st, int k, ErrorData *edata)
+{
+	RunState   *rs = st->rs;
+
+	rs->current = st->i;
+	record(rs, "retry", edata, elapsed_ms(rs), k);
+	edata->message = failure_message(rs, edata);
+}
+
 /* Saves every setting a session can change, in the migration's context. */
 static void
 save_settings(RunStatements *st)
@@ -935,8 +981,8 @@ elapsed_ms(RunState *rs)
 }
 
 /*
- * Appends the history row of migration rs->current (status "ok", "failed"
- * or "started") and sets its state.  Allocates in the per-migration
+ * Appends the history row of migration rs->current (status "ok", "failed",
+ * "started" or "retry") and sets its state.  Allocates in the per-migration
  * context, which a deploy's thousands of migrations would otherwise grow.
  */
 static void
@@ -960,7 +1006,7 @@ record(RunState *rs, const char *status, ErrorData *edata, double duration_ms,
 	ev.checksum = m->checksum;
 	ev.error = edata;
 
-	if (strcmp(status, "started") == 0)
+	if (strcmp(status, "started") == 0 || strcmp(status, "retry") == 0)
 	{
 		state = "running";
 		applied_checksum = m->applied_checksum;
@@ -981,7 +1027,7 @@ record(RunState *rs, const char *status, ErrorData *edata, double duration_ms,
 		applied_checksum = m->checksum;
 	}
 	migrate_catalog_record(&ev, state, applied_checksum, statements_done);
-	if (strcmp(status, "started") != 0)
+	if (strcmp(state, "running") != 0)
 		notify(&ev);
 	MemoryContextSwitchTo(oldcontext);
 }

@@ -36,7 +36,9 @@ extern int	migrate_runner_count(const RunState *rs);
 extern const Migration *migrate_runner_migration(const RunState *rs, int i);
 extern List *migrate_runner_results(const RunState *rs);
 extern void migrate_runner_started(RunState *rs, int i);
-extern ErrorData *migrate_runner_apply(RunState *rs, int i);
+extern ErrorData *migrate_runner_apply(RunState *rs, int i, bool retry,
+									   bool *retrying);
+extern bool migrate_runner_error_is_lock_failure(const ErrorData *edata);
 
 extern RunStatements *migrate_runner_statements_begin(RunState *rs, int i);
 extern int	migrate_runner_statements_count(const RunStatements *st);
@@ -44,6 +46,8 @@ extern void migrate_runner_statement(RunStatements *st, int k);
 extern void migrate_runner_statements_end(RunStatements *st, bool ok);
 extern bool migrate_runner_statements_failed(RunStatements *st, int k,
 											 ErrorData *edata);
+extern void migrate_runner_statements_retry(RunStatements *st, int k,
+											ErrorData *edata);
 extern int	migrate_runner_baseline(List *plan, int64 run_id);
 
 #endif							/* MIGRATE_RUNNER_H */
