@@ -13,16 +13,16 @@ MODULE_big = migrate
 OBJS = \
 	src/migrate.o \
 	src/sql_api.o \
+	src/deploy.o \
+	src/deploy_worker.o \
 	src/change.o \
 	src/registration.o \
 	src/plan.o \
 	src/runner.o \
+	src/toplevel.o \
 	src/catalog.o \
 	src/catalog_due.o \
 	src/catalog_report.o \
-	src/deploy.o \
-	src/deploy_worker.o \
-	src/toplevel.o \
 	src/migration.o \
 	src/script.o \
 	src/lock.o \

@@ -54,12 +54,19 @@
  *	 it leaves the generation alone, so it makes no other caller's
  *	 snapshot stale.  What a dry run did is rolled back by the runner.
  *
- * The deploy procedure (one transaction per migration, the lock held by
- * the session across them) is meant as a second use of the same steps,
- * not a variant: steps 1 to 4 once, with the lock taken for the session
- * instead of the transaction; step 5 before each of its commits (what a
- * transaction wrote is what its commit publishes); step 6 once, at its
- * end.
+ * The deploy procedure (deploy.c: one transaction per migration, the lock
+ * held by the session across them) goes through the same steps: step 1
+ * and step 3, with the lock taken for the session, once
+ * (migrate_change_begin_deploy, which fails at once if another deploy
+ * runs); step 4 is moot, since it reads the catalog only in transactions
+ * that begin after it holds the lock; step 5 before each of its commits
+ * (migrate_change_publish: what a transaction wrote is what its commit
+ * publishes); its own SPI connection, non-atomic, for step 2 and 6; and
+ * migrate_change_end_deploy releases the session's locks on every exit.
+ *
+ * While a deploy runs, every other call fails at step 3 with 55P03 naming
+ * it, instead of waiting: a transaction waiting with a snapshot would hold
+ * up the deploy's concurrent index builds.
  *
  *-------------------------------------------------------------------------
  */

@@ -4,16 +4,19 @@
  *	  Module entry point of the migrate extension.
  *
  * migrate keeps a database's schema migrations inside the database.  One
- * call of migrate.run() goes down through the modules, each calling only
- * those below it:
+ * call of migrate.run() (or CALL migrate.deploy()) goes down through the
+ * modules, each calling only those below it:
  *
  *	sql_api.c		the SQL-callable functions: arguments and results
+ *	deploy.c		CALL migrate.deploy(): one transaction per migration
+ *	(deploy_worker.c: the deploy in a background worker)
  *	change.c		the life of every call that changes the catalog:
  *					checks, SPI, memory, the lock, the generation
  *	registration.c	the rules of registering and unregistering
  *	plan.c			what to apply, revert or baseline, in which order
  *	runner.c		running a plan: each script, statement by statement,
  *					as its registrant, with its bookkeeping
+ *	toplevel.c		a statement executed at top level, as psql would
  *	catalog.c		the only code that reads and writes migrate's tables
  *	(catalog_due.c, catalog_report.c)
  *
