@@ -12,7 +12,8 @@
 # - a non-transactional one from its first statement not done, dropping
 #	the invalid index that a killed CREATE INDEX CONCURRENTLY left;
 #
-# and a deploy of thousands of migrations needs no more lock table than one
+# The same holds for the background worker of a deploy (wait => false).
+# And a deploy of thousands of migrations needs no more lock table than one
 # migration does, where run(), one transaction for all, runs out of it.
 #
 # Each interrupted migration waits for a lock another session holds, so
@@ -285,6 +286,11 @@ ok( $node->poll_query_until(
 SELECT count(*) = 1 FROM pg_index
 WHERE indexrelid = to_regclass('big_idx') AND NOT indisvalid}),
 	'concurrent index: the build waits with big_idx invalid');
+is( $node->safe_psql(
+		'postgres', qq{
+SELECT command FROM pg_stat_progress_create_index WHERE pid = $pid}),
+	'CREATE INDEX CONCURRENTLY',
+	'concurrent index: pg_stat_progress_create_index shows the build');
 
 kill_backend('concurrent index', $pid, $h, $out, $err);
 $writer->quit;
@@ -372,6 +378,51 @@ $blocker->query_safe('COMMIT');
 $blocker->quit;
 deploy('disconnect', 1);
 check_all_applied('disconnect');
+
+#
+# SIGKILL of the background worker of a deploy (wait => false) while its
+# migration waits for a lock: the same recovery
+#
+$node->safe_psql(
+	'postgres', q{
+SELECT migrate.register('008', 'in the background',
+	up => $$CREATE TABLE t8 (id int);
+SELECT count(*) FROM gate;$$);
+});
+$blocker = close_gate();
+like(
+	$node->safe_psql(
+		'postgres',
+		"SET client_min_messages = warning;\nCALL migrate.deploy(wait => false, lock_timeout => '0')"
+	),
+	qr/^\d+\|$/,
+	'background: the deploy returns its run id at once, applied unknown');
+ok( $node->poll_query_until(
+		'postgres', q{
+SELECT count(*) = 1 FROM pg_stat_activity
+WHERE backend_type = 'migrate deploy' AND wait_event_type = 'Lock'
+  AND query LIKE '/* migrate: up of default 008 "%", statement 2 of %'}),
+	'background: the worker waits in statement 2 of 008');
+my $worker = $node->safe_psql('postgres',
+	"SELECT pid FROM pg_stat_activity WHERE backend_type = 'migrate deploy'");
+is( $node->safe_psql(
+		'postgres',
+		"SELECT state, pid FROM migrate.status() WHERE version::text = '008'"),
+	"running|$worker",
+	'background: status() shows 008 running in the worker');
+$log_offset = -s $node->logfile;
+ok(kill('KILL', $worker), "background: SIGKILL sent to worker $worker");
+$node->wait_for_log(qr/database system is ready to accept connections/,
+	$log_offset);
+$blocker->quit;
+is( $node->safe_psql(
+		'postgres',
+		"SELECT state, pid FROM migrate.status() WHERE version::text = '008'"),
+	"interrupted|$worker",
+	'background: after the crash 008 is interrupted');
+check_no_deploy_lock('background');
+deploy('background', 1);
+check_all_applied('background');
 
 #
 # 3,000 migrations with the default max_locks_per_transaction: a deploy
