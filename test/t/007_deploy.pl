@@ -251,6 +251,12 @@ is( $node->safe_psql(
 		"SELECT to_regclass('first_t') IS NOT NULL, to_regclass('t2') IS NULL"),
 	't|t',
 	'transactional: 001 created its table, 002 left none');
+is( $node->safe_psql(
+		'postgres',
+		"SELECT version, severity, problem FROM migrate.validate() WHERE problem = 'interrupted'"
+	),
+	'002|warning|interrupted',
+	'transactional: validate() warns that 002 was interrupted');
 check_no_deploy_lock('transactional, after the crash');
 
 deploy('transactional', 2);
