@@ -253,20 +253,6 @@ migrate_catalog_prepare(SPIPlanPtr *cache, const char *sql,
 }
 
 /*
- * migrate_catalog_is_current
- *		Whether the catalog has the version of this library (0.3), rather
- *		than an older one that ALTER EXTENSION migrate UPDATE has not
- *		brought up to date yet.
- */
-bool
-migrate_catalog_is_current(void)
-{
-	if (catalog_current < 0)
-		check_catalog_version();
-	return catalog_current == 1;
-}
-
-/*
  * Looks at which version the catalog has; if it is not the one the kept
  * plans were prepared for, forgets them all.
  */

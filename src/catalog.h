@@ -50,7 +50,6 @@ typedef struct MigrationEvent
 extern void migrate_catalog_init(void);
 extern Oid	migrate_catalog_relid(const char *relname);
 extern Oid	migrate_catalog_owner(void);
-extern bool migrate_catalog_is_current(void);
 extern int64 migrate_catalog_next_run_id(void);
 extern void migrate_catalog_write_generation(bool bump, bool nothing_due);
 

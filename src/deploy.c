@@ -80,6 +80,8 @@ typedef struct Deploy
 
 static void deploy_plan(Deploy *d);
 static void deploy_statements(Deploy *d, int i);
+static void deploy_statement_retrying(Deploy *d, const Migration *m,
+									  RunStatements *st, int k);
 static ErrorData *deploy_statement(Deploy *d, const Migration *m,
 								   RunStatements *st, int k);
 static void back_off(const Migration *m, int attempt, int retries,
@@ -181,9 +183,12 @@ deploy_plan(Deploy *d)
 			for (attempt = 0;; attempt++)
 			{
 				bool		retrying;
-				ErrorData  *edata = migrate_runner_apply(d->run, i,
-														 attempt < o->retries,
-														 &retrying);
+				ErrorData  *edata;
+
+				edata = migrate_runner_apply(d->run, i,
+											 attempt < o->retries ?
+											 APPLY_MAY_RETRY : APPLY_LAST_TRY,
+											 &retrying);
 
 				if (edata == NULL)
 					break;
@@ -214,37 +219,70 @@ deploy_statements(Deploy *d, int i)
 	const Migration *m = migrate_runner_migration(d->run, i);
 	RunStatements *st = migrate_runner_statements_begin(d->run, i);
 	int			n = migrate_runner_statements_count(st);
-	int			k;
 
 	/* reading the script left a snapshot active: let go of it */
 	commit(d);
 
-	for (k = m->statements_done; k < n; k++)
+	PG_TRY();
 	{
-		int			attempt;
+		int			k;
 
-		for (attempt = 0;; attempt++)
-		{
-			ErrorData  *edata = deploy_statement(d, m, st, k);
-
-			if (edata == NULL)
-				break;
-			if (attempt < d->options->retries &&
-				migrate_runner_error_is_lock_failure(edata))
-			{
-				/* this statement again, after a pause */
-				migrate_runner_statements_retry(st, k, edata);
-				commit(d);
-				back_off(m, attempt, d->options->retries, edata);
-				continue;
-			}
-			migrate_runner_statements_end(st, false);
-			if (migrate_runner_statements_failed(st, k, edata))
-				commit(d);
-			ReThrowError(edata);
-		}
+		for (k = m->statements_done; k < n; k++)
+			deploy_statement_retrying(d, m, st, k);
+		migrate_runner_statements_end(st, true);
 	}
-	migrate_runner_statements_end(st, true);
+	PG_CATCH();
+	{
+		ErrorData  *edata;
+
+		/*
+		 * Every way out, a cancel included: the settings the migration's
+		 * committed statements changed are put back, and committed, before
+		 * the error goes on (the caller's abort would undo a change made in
+		 * its transaction).
+		 */
+		MemoryContextSwitchTo(d->context);
+		edata = CopyErrorData();
+		FlushErrorState();
+		abort_transaction(d);
+		migrate_runner_statements_end(st, false);
+		commit(d);
+		ReThrowError(edata);
+	}
+	PG_END_TRY();
+}
+
+/*
+ * deploy_statement_retrying
+ *		Statement k of non-transactional migration m: runs it, and after a
+ *		lock failure runs it again, up to the deploy's retries.  A failure
+ *		that is the migration's is recorded and committed, then thrown.
+ */
+static void
+deploy_statement_retrying(Deploy *d, const Migration *m, RunStatements *st,
+						  int k)
+{
+	int			attempt;
+
+	for (attempt = 0;; attempt++)
+	{
+		ErrorData  *edata = deploy_statement(d, m, st, k);
+
+		if (edata == NULL)
+			return;
+		if (attempt < d->options->retries &&
+			migrate_runner_error_is_lock_failure(edata))
+		{
+			/* this statement again, after a pause */
+			migrate_runner_statements_retry(st, k, edata);
+			commit(d);
+			back_off(m, attempt, d->options->retries, edata);
+			continue;
+		}
+		if (migrate_runner_statements_failed(st, k, edata))
+			commit(d);
+		ReThrowError(edata);
+	}
 }
 
 /*
@@ -324,15 +362,17 @@ back_off(const Migration *m, int attempt, int retries, const ErrorData *edata)
  * (CREATE INDEX CONCURRENTLY does) while it ran as its migration's
  * registrant, in a security-restricted operation; the abort of such a
  * transaction restores the user it started with, the registrant, so the
- * caller's user is restored after it.  The abort also ended any SPI
- * connection made in the transaction.
+ * caller's user is restored after it, before the next transaction starts
+ * (which records the current user as the one its own abort restores).
+ * The abort also ended any SPI connection made in the transaction.
  */
 static void
 abort_transaction(Deploy *d)
 {
 	AbortCurrentTransaction();
-	StartTransactionCommand();
+	/* before the next transaction records it as the user to restore */
 	SetUserIdAndSecContext(d->userid, d->sec_context);
+	StartTransactionCommand();
 	connect_spi(d);
 }
 

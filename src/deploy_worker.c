@@ -77,8 +77,9 @@ typedef struct DeployWorkerArgs
 	char		lock_timeout[32];
 } DeployWorkerArgs;
 
-/* Whether this backend is a deploy's background worker. */
+/* Whether this backend is a deploy's background worker, and its queue. */
 static bool in_worker = false;
+static shm_mq_handle *worker_queue = NULL;
 
 static void relay(shm_mq_handle *mqh, int64 *run_id);
 
@@ -153,7 +154,20 @@ migrate_deploy_launch(const DeployOptions *options)
 				 errhint("Every slot of max_worker_processes may be taken; call migrate.deploy() with wait => true, or raise max_worker_processes.")));
 
 	mqh = shm_mq_attach(mq, seg, handle);
-	relay(mqh, &run_id);
+	PG_TRY();
+	{
+		relay(mqh, &run_id);
+	}
+	PG_CATCH();
+	{
+		/*
+		 * The deploy's own error, or ours (a cancel, a timeout): either way
+		 * the caller is told the deploy did not begin, so it must not.
+		 */
+		TerminateBackgroundWorker(handle);
+		PG_RE_THROW();
+	}
+	PG_END_TRY();
 	dsm_detach(seg);
 	return run_id;
 }
@@ -203,7 +217,9 @@ relay(shm_mq_handle *mqh, int64 *run_id)
 /*
  * migrate_deploy_worker_begun
  *		In a deploy's background worker, tells the launcher that the deploy
- *		has begun; nothing elsewhere.
+ *		has begun; nothing elsewhere.  If the launcher has gone (cancelled
+ *		while it waited), the deploy stops here, before any migration: its
+ *		caller was told it did not begin.
  */
 void
 migrate_deploy_worker_begun(int64 run_id)
@@ -212,9 +228,16 @@ migrate_deploy_worker_begun(int64 run_id)
 
 	if (!in_worker)
 		return;
-	pq_beginmessage(&msg, DEPLOY_BEGUN_MSG);
+	initStringInfo(&msg);
+	pq_sendbyte(&msg, DEPLOY_BEGUN_MSG);
 	pq_sendint64(&msg, run_id);
-	pq_endmessage(&msg);
+	/* as the redirected protocol messages go: the type, then the data */
+	if (shm_mq_send(worker_queue, msg.len, msg.data, false, true) !=
+		SHM_MQ_SUCCESS)
+		ereport(ERROR,
+				(errcode(ERRCODE_CONNECTION_FAILURE),
+				 errmsg("the caller of the deploy left before it began")));
+	pfree(msg.data);
 }
 
 /*
@@ -250,7 +273,8 @@ migrate_deploy_worker_main(Datum main_arg)
 	args = shm_toc_lookup(toc, 0, false);
 	mq = shm_toc_lookup(toc, 1, false);
 	shm_mq_set_sender(mq, MyProc);
-	pq_redirect_to_shm_mq(seg, shm_mq_attach(mq, seg, NULL));
+	worker_queue = shm_mq_attach(mq, seg, NULL);
+	pq_redirect_to_shm_mq(seg, worker_queue);
 
 	BackgroundWorkerInitializeConnectionByOid(args->database,
 											  args->session_user, 0);

@@ -20,11 +20,14 @@
  * its session, from before its first commit to its end, with two more
  * advisory locks of its own, also for the session:
  *
- * - the deploy lock (objsubid 3 in pg_locks, same classid and objid),
- *	 which says that a deploy runs: at most one does, and every other call
- *	 that finds the migration lock taken and this one held fails at once
- *	 (55P03) instead of waiting, since a transaction waiting with a
- *	 snapshot would block the deploy's concurrent index builds;
+ * - the deploy lock (objsubid 3 in pg_locks, same classid and objid, in
+ *	 AccessExclusiveLock mode), which says that a deploy runs: at most one
+ *	 does, and every other call that finds the migration lock taken and
+ *	 this one held fails at once (55P03) instead of waiting, since a
+ *	 transaction waiting with a snapshot would block the deploy's
+ *	 concurrent index builds.  Callers look for it by asking for it in
+ *	 AccessShareLock mode without waiting, which only a deploy conflicts
+ *	 with;
  * - the run lock (classid and objid the high and low 32 bits of the run
  *	 id, objsubid 4), which says that this run is alive: status() shows a
  *	 migration its deploy left "running" as interrupted once nobody holds
@@ -52,6 +55,7 @@
 
 static bool acquire_unless_deploying(LOCKMODE mode, bool wait,
 									 int *deploy_pid);
+static bool deploy_running(int *deploy_pid);
 static void lock_not_available(const LOCKTAG *tag) pg_attribute_noreturn();
 static int	lock_holder_pid(const LOCKTAG *tag);
 
@@ -138,19 +142,13 @@ static bool
 acquire_unless_deploying(LOCKMODE mode, bool wait, int *deploy_pid)
 {
 	LOCKTAG		tag;
-	int			count;
 
 	set_migration_locktag(&tag);
 	if (LockAcquire(&tag, mode, false, true) != LOCKACQUIRE_NOT_AVAIL)
 		return true;
 
-	set_deploy_locktag(&tag);
-	(void) GetLockConflicts(&tag, ShareLock, &count);
-	if (count > 0)
-	{
-		*deploy_pid = lock_holder_pid(&tag);
+	if (deploy_running(deploy_pid))
 		return false;
-	}
 
 	set_migration_locktag(&tag);
 	if (LockAcquire(&tag, mode, false, !wait) == LOCKACQUIRE_NOT_AVAIL)
@@ -176,13 +174,20 @@ bool
 migrate_lock_deploy_begin(int *deploy_pid)
 {
 	LOCKTAG		tag;
+	int			tries;
 
 	Assert(!held.deploy && !held.run && !held.migration);
 	set_deploy_locktag(&tag);
-	if (LockAcquire(&tag, ExclusiveLock, true, true) == LOCKACQUIRE_NOT_AVAIL)
+	for (tries = 0;; tries++)
 	{
-		*deploy_pid = lock_holder_pid(&tag);
-		return false;
+		if (LockAcquire(&tag, AccessExclusiveLock, true, true) !=
+			LOCKACQUIRE_NOT_AVAIL)
+			break;
+		/* another deploy, or a caller looking for one for an instant */
+		if (deploy_running(deploy_pid) || tries == 1000)
+			return false;
+		CHECK_FOR_INTERRUPTS();
+		pg_usleep(1000L);
 	}
 	held.deploy = true;
 
@@ -233,9 +238,60 @@ migrate_lock_deploy_end(void)
 	if (held.deploy)
 	{
 		set_deploy_locktag(&tag);
-		LockRelease(&tag, ExclusiveLock, true);
+		LockRelease(&tag, AccessExclusiveLock, true);
 		held.deploy = false;
 	}
+}
+
+/*
+ * Whether a deploy runs: whether some other backend holds the deploy lock.
+ * Asks for it in AccessShareLock mode, without waiting, and lets go at
+ * once: that mode conflicts with the deploy's AccessExclusiveLock only,
+ * so callers looking at the same time do not see each other.  Sets
+ * *deploy_pid to the deploy's process id (0 if it cannot be named).
+ */
+static bool
+deploy_running(int *deploy_pid)
+{
+	LOCKTAG		tag;
+
+	set_deploy_locktag(&tag);
+	if (LockAcquire(&tag, AccessShareLock, false, true) !=
+		LOCKACQUIRE_NOT_AVAIL)
+	{
+		LockRelease(&tag, AccessShareLock, false);
+		return false;
+	}
+	*deploy_pid = lock_holder_pid(&tag);
+	return true;
+}
+
+/*
+ * migrate_lock_deploy_check
+ *		In a deploy, checks that it still holds its session locks: a
+ *		migration that called pg_advisory_unlock_all() (or unlocked the
+ *		documented key) would have released them, and let other callers
+ *		in.  Nothing outside a deploy.
+ */
+void
+migrate_lock_deploy_check(void)
+{
+	LOCKTAG		migration;
+	LOCKTAG		deploy;
+	LOCKTAG		run;
+
+	if (!held.deploy)
+		return;
+	set_migration_locktag(&migration);
+	set_deploy_locktag(&deploy);
+	set_run_locktag(&run, held.run_id);
+	if (!LockHeldByMe(&migration, ExclusiveLock) ||
+		!LockHeldByMe(&deploy, AccessExclusiveLock) ||
+		(held.run && !LockHeldByMe(&run, ExclusiveLock)))
+		ereport(ERROR,
+				(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
+				 errmsg("a migration cannot release the locks of the deploy that runs it"),
+				 errdetail("The migration released session-level advisory locks, with pg_advisory_unlock_all() or pg_advisory_unlock() of migrate's key.")));
 }
 
 /*

@@ -21,6 +21,7 @@ extern bool migrate_lock_wait_for_holder(bool wait, int *deploy_pid);
 extern bool migrate_lock_deploy_begin(int *deploy_pid);
 extern void migrate_lock_deploy_run(int64 run_id);
 extern void migrate_lock_deploy_end(void);
+extern void migrate_lock_deploy_check(void);
 extern bool migrate_lock_run_alive(int64 run_id);
 
 #endif							/* MIGRATE_LOCK_H */

@@ -207,9 +207,10 @@ check_statements_done(const Migration *old, const Migration *new)
 				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
 				 errmsg("migration %s cannot become transactional",
 						migrate_migration_describe(new)),
-				 errdetail("A deploy has completed and committed the first %d statements of this non-transactional migration.",
-						   old->statements_done),
-				 errhint("Register it with transactional => false, changing only the statements after them.")));
+				 errdetail_plural("A deploy has completed and committed %d statement of this non-transactional migration; the next deploy resumes after it.",
+								  "A deploy has completed and committed %d statements of this non-transactional migration; the next deploy resumes after them.",
+								  old->statements_done, old->statements_done),
+				 errhint("Register it with transactional => false, changing only the statements a deploy has not completed.")));
 	stmtno = migrate_script_first_difference(old->up, new->up,
 											 old->statements_done);
 	if (stmtno != 0)
@@ -217,9 +218,10 @@ check_statements_done(const Migration *old, const Migration *new)
 				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
 				 errmsg("statement %d of migration %s cannot change",
 						stmtno, migrate_migration_describe(new)),
-				 errdetail("A deploy has completed and committed the first %d statements of this non-transactional migration.",
-						   old->statements_done),
-				 errhint("Change only the statements after them.")));
+				 errdetail_plural("A deploy has completed and committed %d statement of this non-transactional migration; the next deploy resumes after it.",
+								  "A deploy has completed and committed %d statements of this non-transactional migration; the next deploy resumes after them.",
+								  old->statements_done, old->statements_done),
+				 errhint("Change only the statements a deploy has not completed.")));
 }
 
 /*

@@ -59,6 +59,7 @@
 
 #include "catalog.h"
 #include "guard.h"
+#include "lock.h"
 #include "runner.h"
 #include "toplevel.h"
 
@@ -442,7 +443,8 @@ migrate_runner_run(List *plan, bool revert, bool atomic, bool dry_run,
 		for (i = 0; i < rs->n; i++)
 		{
 			bool		retrying;
-			ErrorData  *edata = migrate_runner_apply(rs, i, false, &retrying);
+			ErrorData  *edata = migrate_runner_apply(rs, i, APPLY_ONCE,
+													 &retrying);
 
 			if (edata)
 			{
@@ -501,23 +503,28 @@ migrate_runner_results(const RunState *rs)
  *		returns the error, its message naming the migration; any other
  *		error propagates.
  *
- * With retry, a lock the migration could not get in time or a deadlock
- * (migrate_runner_error_is_lock_failure) is recorded as a "retry" event
- * instead, the migration stays running, *retrying is set and the error
- * is returned: the caller commits, waits and applies it again.
+ * mode says what a lock the migration could not get in time, or a
+ * deadlock (migrate_runner_error_is_lock_failure), is: a failure that
+ * aborts the caller's transaction, as any error that is not the
+ * migration's own (APPLY_ONCE, for run()); the migration's failure, for a
+ * deploy's last attempt (APPLY_LAST_TRY); or, with APPLY_MAY_RETRY, a
+ * "retry" event: the migration stays running, *retrying is set and the
+ * error is returned as the server raised it, and the caller commits,
+ * waits and applies the migration again.
  */
 ErrorData *
-migrate_runner_apply(RunState *rs, int i, bool retry, bool *retrying)
+migrate_runner_apply(RunState *rs, int i, ApplyMode mode, bool *retrying)
 {
 	ErrorData  *edata;
 
 	*retrying = false;
 	rs->current = i;
-	edata = in_subtransaction(run_one, rs, false, retry);
-	if (edata && retry && migrate_runner_error_is_lock_failure(edata))
+	edata = in_subtransaction(run_one, rs, false, mode != APPLY_ONCE);
+	if (edata && mode == APPLY_MAY_RETRY &&
+		migrate_runner_error_is_lock_failure(edata))
 	{
+		/* the message stays the server's: the migration goes on */
 		record(rs, "retry", edata, elapsed_ms(rs), 0);
-		edata->message = failure_message(rs, edata);
 		*retrying = true;
 	}
 	else if (edata)
@@ -628,6 +635,7 @@ run_one(RunState *rs)
 	execute_script(migrate_catalog_script(m, rs->revert), &label,
 				   rs->run_as[rs->current], rs->lock_timeout);
 	migrate_guard_check_sequences(&before);
+	migrate_lock_deploy_check();
 	MemoryContextSwitchTo(oldcontext);
 	finish_one(rs, elapsed_ms(rs));
 }
@@ -711,12 +719,13 @@ struct RunStatements
 	int			nstmts;
 	SavedSetting *settings;		/* sorted by name, as guc.c keeps them */
 	int			nsettings;
-	MigrateSequences sequences;
+	char	   *lock_timeout_before;	/* before the current statement */
 };
 
 static void save_settings(RunStatements *st);
 static void restore_settings(RunStatements *st);
 static bool same_value(const char *a, const char *b);
+static void put_back_lock_timeout(RunStatements *st);
 static int	setting_cmp(const void *a, const void *b);
 
 /*
@@ -753,12 +762,11 @@ migrate_runner_statements_begin(RunState *rs, int i)
 	st->stmts = palloc(sizeof(ScriptStatement *) * Max(st->nstmts, 1));
 	foreach(lc, stmts)
 		st->stmts[foreach_current_index(lc)] = lfirst(lc);
-	if (m->statements_done > 0)
+	if (m->statements_done > 0 && m->statements_done < st->nstmts)
 		ereport(NOTICE,
 				(errmsg("resuming migration %s at statement %d of %d",
 						migrate_migration_describe(m),
 						m->statements_done + 1, st->nstmts)));
-	st->sequences = migrate_guard_sequences();
 	save_settings(st);
 	if (rs->lock_timeout)
 		(void) set_config_option("lock_timeout", rs->lock_timeout,
@@ -790,7 +798,11 @@ migrate_runner_statement(RunStatements *st, int k)
 	RunState   *rs = st->rs;
 	MemoryContext oldcontext = MemoryContextSwitchTo(rs->per_migration);
 	ScriptRun	sr;
+	MigrateSequences before;
 
+	st->lock_timeout_before = pstrdup(GetConfigOption("lock_timeout", false,
+													  false));
+	before = migrate_guard_sequences();
 	PG_TRY();
 	{
 		script_enter(&sr, &st->label, rs->run_as[st->i], st->nstmts);
@@ -806,6 +818,8 @@ migrate_runner_statement(RunStatements *st, int k)
 		PG_RE_THROW();
 	}
 	PG_END_TRY();
+	migrate_guard_check_sequences(&before);
+	migrate_lock_deploy_check();
 	MemoryContextSwitchTo(oldcontext);
 }
 
@@ -825,16 +839,17 @@ migrate_runner_statements_end(RunStatements *st, bool ok)
 	if (!ok)
 		return;
 	rs->current = st->i;
-	migrate_guard_check_sequences(&st->sequences);
 	finish_one(rs, elapsed_ms(rs));
 }
 
 /*
  * migrate_runner_statements_failed
  *		Records the migration failed at statement k (from 0), keeping the k
- *		statements before it as completed, and returns whether that error
- *		is the migration's own fault.  edata's message then names the
- *		migration.
+ *		statements before it as completed, and returns true; or, if the
+ *		error is not the migration's own fault (a cancel, a shutdown),
+ *		records nothing and returns false.  A lock failure, which the
+ *		deploy no longer retries, is the migration's.  edata's message then
+ *		names the migration.
  */
 bool
 migrate_runner_statements_failed(RunStatements *st, int k, ErrorData *edata)
@@ -843,7 +858,8 @@ migrate_runner_statements_failed(RunStatements *st, int k, ErrorData *edata)
 	RunResult  *res;
 
 	rs->current = st->i;
-	if (!error_is_migrations_fault(edata))
+	if (!error_is_migrations_fault(edata) &&
+		!migrate_runner_error_is_lock_failure(edata))
 	{
 		edata->message = failure_message(rs, edata);
 		return false;
@@ -857,9 +873,9 @@ migrate_runner_statements_failed(RunStatements *st, int k, ErrorData *edata)
 /*
  * migrate_runner_statements_retry
  *		Records a "retry" event for statement k (from 0), which failed with
- *		a lock failure (migrate_runner_error_is_lock_failure); the k
- *		statements before it stay completed, and the migration running.
- *		edata's message then names the migration.
+ *		a lock failure (migrate_runner_error_is_lock_failure) and was rolled
+ *		back; the k statements before it stay completed, and the migration
+ *		running.
  */
 void
 migrate_runner_statements_retry(RunStatements *st, int k, ErrorData *edata)
@@ -868,7 +884,22 @@ migrate_runner_statements_retry(RunStatements *st, int k, ErrorData *edata)
 
 	rs->current = st->i;
 	record(rs, "retry", edata, elapsed_ms(rs), k);
-	edata->message = failure_message(rs, edata);
+	put_back_lock_timeout(st);
+}
+
+/*
+ * put_back_lock_timeout
+ *		After statement st->k failed and its transaction was rolled back:
+ *		lock_timeout as it was before the statement.  A concurrent index
+ *		operation sets it to 0 for itself, and its own commits may have
+ *		kept that.
+ */
+static void
+put_back_lock_timeout(RunStatements *st)
+{
+	(void) set_config_option("lock_timeout", st->lock_timeout_before,
+							 PGC_USERSET, PGC_S_SESSION, GUC_ACTION_SET,
+							 true, 0, false);
 }
 
 /* Saves every setting a session can change, in the migration's context. */

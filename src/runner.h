@@ -22,6 +22,14 @@ typedef struct RunResult
 	char	   *message;		/* the error message, when !ok */
 } RunResult;
 
+/* How a deploy's attempt at a migration treats a lock failure. */
+typedef enum ApplyMode
+{
+	APPLY_ONCE,					/* run(): it aborts the caller's transaction */
+	APPLY_LAST_TRY,				/* the migration's failure */
+	APPLY_MAY_RETRY				/* a retry event; the caller tries again */
+} ApplyMode;
+
 /* A run of a plan, and one non-transactional migration of a deploy. */
 typedef struct RunState RunState;
 typedef struct RunStatements RunStatements;
@@ -36,7 +44,7 @@ extern int	migrate_runner_count(const RunState *rs);
 extern const Migration *migrate_runner_migration(const RunState *rs, int i);
 extern List *migrate_runner_results(const RunState *rs);
 extern void migrate_runner_started(RunState *rs, int i);
-extern ErrorData *migrate_runner_apply(RunState *rs, int i, bool retry,
+extern ErrorData *migrate_runner_apply(RunState *rs, int i, ApplyMode mode,
 									   bool *retrying);
 extern bool migrate_runner_error_is_lock_failure(const ErrorData *edata);
 

@@ -516,20 +516,22 @@ migrate_deploy(PG_FUNCTION_ARGS)
 static char *
 lock_timeout_setting(const Interval *timeout)
 {
-	int64		usecs;
+	double		ms;
 
-	if (timeout->month < 0 || timeout->day < 0 || timeout->time < 0)
+	/* in double: no interval overflows it, and signs may be mixed */
+	ms = timeout->time / 1000.0 +
+		((double) timeout->month * DAYS_PER_MONTH + timeout->day) *
+		(double) SECS_PER_DAY * 1000.0;
+	if (ms < 0)
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 				 errmsg("lock_timeout must not be negative")));
-	usecs = timeout->time +
-		((int64) timeout->month * DAYS_PER_MONTH + timeout->day) * USECS_PER_DAY;
-	if (usecs / 1000 > INT_MAX)
+	if (ms > INT_MAX)
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 				 errmsg("lock_timeout must be at most %d milliseconds", INT_MAX)));
 	/* a positive timeout under a millisecond waits a millisecond */
-	return psprintf(INT64_FORMAT, usecs > 0 && usecs < 1000 ? 1 : usecs / 1000);
+	return psprintf("%d", ms > 0 && ms < 1 ? 1 : (int) ms);
 }
 
 /*

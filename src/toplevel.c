@@ -100,11 +100,11 @@ migrate_toplevel_execute(const char *sql)
 
 /*
  * migrate_toplevel_waits_for_others
- *		Whether sql is a concurrent index operation: CREATE INDEX, REINDEX
- *		or DROP INDEX CONCURRENTLY.  These wait, by design, for every
- *		transaction that might use the index (WaitForLockers,
- *		WaitForOlderSnapshots), while their lock, SHARE UPDATE EXCLUSIVE,
- *		blocks no reads or writes.
+ *		Whether sql is a concurrent operation: CREATE INDEX, REINDEX or
+ *		DROP INDEX CONCURRENTLY, or ALTER TABLE ... DETACH PARTITION
+ *		CONCURRENTLY.  These wait, by design, for every transaction that
+ *		might see the old state (WaitForLockers, WaitForOlderSnapshots),
+ *		while their lock, SHARE UPDATE EXCLUSIVE, blocks no reads or writes.
  */
 bool
 migrate_toplevel_waits_for_others(const char *sql)
@@ -118,6 +118,16 @@ migrate_toplevel_waits_for_others(const char *sql)
 			return ((IndexStmt *) stmt)->concurrent;
 		case T_DropStmt:
 			return ((DropStmt *) stmt)->concurrent;
+		case T_AlterTableStmt:
+			foreach(lc, ((AlterTableStmt *) stmt)->cmds)
+			{
+				AlterTableCmd *cmd = lfirst_node(AlterTableCmd, lc);
+
+				if (cmd->subtype == AT_DetachPartition &&
+					((PartitionCmd *) cmd->def)->concurrent)
+					return true;
+			}
+			return false;
 		case T_ReindexStmt:
 			foreach(lc, ((ReindexStmt *) stmt)->params)
 			{

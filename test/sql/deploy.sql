@@ -16,7 +16,7 @@ CREATE EXTENSION pgtap;
 CREATE EXTENSION migrate;
 RESET client_min_messages;
 
-SELECT plan(55);
+SELECT plan(61);
 
 --
 -- Where: a top-level CALL only.
@@ -344,8 +344,57 @@ SELECT is((SELECT string_agg(DISTINCT role::text, ', ') FROM migrate.history
 		   WHERE run_id = :run_id),
 		  'regress_deploy_owner', 'the history names the caller''s role as the deploy''s');
 
+--
+-- A non-transactional migration that fails, whatever the error, leaves the
+-- caller's session as it was: its settings, its user.  Here the errors are
+-- not the migration's own (40001), once after a statement that committed
+-- on its own, as its registrant, in a procedure.
+--
+CREATE SCHEMA leak AUTHORIZATION regress_deploy_owner;
+SET ROLE regress_deploy_owner;
+CREATE PROCEDURE leak.commit_then_fail() LANGUAGE plpgsql AS $$
+BEGIN
+	COMMIT;
+	RAISE EXCEPTION 'failing after a commit' USING ERRCODE = '40001';
+END
+$$;
+SET client_min_messages = warning;
+SELECT migrate.register('1', 'set then fail',
+	$m$SET search_path = leak, public;
+	  SET work_mem = '7MB';
+	  DO $d$BEGIN RAISE EXCEPTION 'not my fault' USING ERRCODE = '40001'; END$d$$m$,
+	transactional => false, project => 'leak');
+SELECT migrate.register('2', 'commit then fail', $$CALL leak.commit_then_fail()$$,
+	transactional => false, project => 'leak');
+RESET client_min_messages;
+RESET ROLE;
+CALL migrate.deploy(project => 'leak', lock_timeout => '3s');
+SELECT is(:'LAST_ERROR_SQLSTATE'::text, '40001', 'the deploy fails with the migration''s error');
+SELECT results_eq(
+	$$SELECT current_setting('search_path'), current_setting('work_mem'),
+			 current_setting('lock_timeout')$$,
+	$$VALUES ('"$user", public', '4MB', '0')$$,
+	'the settings its statements committed do not reach the caller');
+SELECT is((SELECT state FROM migrate.status('leak') WHERE version::text = '1'),
+		  'interrupted', 'an error that is not its own leaves the migration interrupted');
+SET client_min_messages = warning;
+SELECT migrate.register('1', 'set then fail', $$SET search_path = leak, public;
+	  SET work_mem = '7MB'; SELECT 1$$, transactional => false, project => 'leak');
+RESET client_min_messages;
+CALL migrate.deploy(project => 'leak', lock_timeout => '3s');
+SELECT is(:'LAST_ERROR_MESSAGE'::text,
+		  'migration leak 2 "commit then fail" failed: failing after a commit',
+		  'a procedure that commits, then fails, fails its migration');
+SELECT results_eq(
+	$$SELECT current_user::text COLLATE "default", current_setting('search_path')$$,
+	$$VALUES ('postgres', '"$user", public')$$,
+	'the caller is itself again, with its own settings');
+SET ROLE regress_deploy_other;
+RESET ROLE;
+SELECT pass('and may change its role: no security-restricted operation is left over');
+
 -- The catalog is as a deploy left it: nothing running.
-SELECT is_empty($$SELECT * FROM migrate.status() WHERE state IN ('running', 'interrupted')$$,
+SELECT is_empty($$SELECT * FROM migrate.status() WHERE state = 'running'$$,
 				'nothing is left running');
 
 SELECT * FROM finish();
