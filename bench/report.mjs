@@ -152,6 +152,7 @@ const LABEL = {
 	npm: "node-pg-migrate `up`",
 	floor: "`psql -c 'SELECT 1'` (process + connection floor)",
 	mbundle: "migrate: the whole bundle again (register x N unchanged + run), `psql -1 -f`",
+	deploy: "**`CALL migrate.deploy()`**, pre-registered",
 };
 const PEERS = ["sqitch", "dbmate", "npm"];
 const APPLY = ["raw1", "raw1m", "rawf", "plr", "mrun", "me2e1", "me2ef", "sqitch", "dbmate", "npm"];
@@ -550,6 +551,71 @@ const s5p = (s = "") => { s5 += s + "\n"; };
 			ratioCell(r), !r.failed && r.median <= 1.2, "5");
 }
 
+// ---------------------------------------------------------------- 7. deploy
+// CALL migrate.deploy() (a transaction per migration) against the
+// contenders that commit step by step: raw psql -f (a commit per
+// statement) and dbmate (a transaction per migration).  Same layout as
+// section 1: a table per N with paired ratios, then the cost per migration.
+let s7 = "";
+const s7p = (s = "") => { s7 += s + "\n"; };
+const DEPLOY = ["deploy", "rawf", "dbmate"];
+const DLABEL = {
+	...LABEL,
+	rawf: "raw SQL, `psql -f` (autocommit, a commit per statement: the floor)",
+	dbmate: "dbmate `migrate` (a transaction per migration)",
+};
+const dns = [...new Set(sel("deploy", "wall").map((r) => r.n))].sort((a, b) => a - b);
+function deployRatio(a, b, n) {
+	return pairedRatio(sel("deploy", "wall", a, n), sel("deploy", "wall", b, n));
+}
+for (const n of dns) {
+	const ref = sel("deploy", "wall", "rawf", n);
+	const dep = sel("deploy", "wall", "deploy", n);
+	s7p(`### N = ${n}`);
+	s7p();
+	s7p(`${stats(ref).n} rounds after a warm-up round; each run on a fresh database. Wall time of the whole command.`);
+	s7p();
+	s7p("| contender | median (min–max) | vs raw `psql -f` | deploy vs it |");
+	s7p("|---|---|---|---|");
+	for (const c of DEPLOY) {
+		const rs = sel("deploy", "wall", c, n);
+		if (!rs.length)
+			continue;
+		const vsRaw = c === "rawf" ? "1" : ratioCell(pairedRatio(rs, ref));
+		const dVs = c === "deploy" ? "" : ratioCell(pairedRatio(dep, rs));
+		s7p(`| ${DLABEL[c]} | ${timeCell(stats(rs))} | ${vsRaw} | ${dVs} |`);
+	}
+	s7p();
+}
+if (dns.length) {
+	s7p("### Per migration");
+	s7p();
+	s7p("Median wall time over N, in ms per migration.");
+	s7p();
+	s7p(`| contender | ${dns.map((n) => `N = ${n}`).join(" | ")} |`);
+	s7p(`|---|${dns.map(() => "---|").join("")}`);
+	for (const c of DEPLOY) {
+		if (!sel("deploy", "wall", c).length)
+			continue;
+		const cells = dns.map((n) => {
+			const st = stats(sel("deploy", "wall", c, n));
+			return st.failed ? "FAIL" : st.n ? num(st.median / n * 1000, 2) : "-";
+		});
+		s7p(`| ${DLABEL[c]} | ${cells.join(" | ")} |`);
+	}
+	s7p();
+}
+for (const n of dns) {
+	const r = deployRatio("deploy", "rawf", n);
+	target(`CALL migrate.deploy() applying N=${n}: at most 1.10x raw \`psql -f\` (a commit per statement)`,
+		ratioCell(r), !r.failed && r.median <= 1.10, "7");
+}
+for (const n of dns) {
+	const r = deployRatio("deploy", "dbmate", n);
+	target(`CALL migrate.deploy() applying N=${n}: faster than dbmate (a transaction per migration)`,
+		ratioCell(r), !r.failed && r.median < 1.0, "7");
+}
+
 // ---------------------------------------------------------------- the page
 p("# migrate benchmarks: results");
 p();
@@ -572,7 +638,7 @@ p("Cluster: `scripts/cluster.sh start --durable` (PostgreSQL's defaults), then `
 	Object.entries(meta).filter(([k]) => k.startsWith("setting_"))
 		.map(([k, v]) => `${k.slice(8)} = ${v}`).join(", ") + ".");
 p();
-const loads = ["apply", "noop", "catalog", "resources", "concurrency", "settings", "end"]
+const loads = ["apply", "noop", "catalog", "resources", "concurrency", "settings", "deploy", "end"]
 	.filter((k) => meta[`load_${k}`]).map((k) => `${k} ${meta[`load_${k}`]}`);
 if (loads.length)
 	p(`Load average (1, 5, 15 min) when each section started, on ${meta.cores} cores: ${loads.join("; ")}. ` +
@@ -583,7 +649,7 @@ p();
 p("| target | measured (median, min–max of paired ratios where a ratio) | verdict | section |");
 p("|---|---|---|---|");
 for (const t of targets)
-	p(`| ${t.text} | ${t.measured} | ${t.verdict === "MISS" ? "**MISS**" : t.verdict} | [${t.where}](#${{ 1: "1-apply-n-pending-migrations", 2: "2-the-no-op-check", 3: "3-the-catalog-at-scale", 4: "4-resources", 5: "5-concurrency" }[t.where]}) |`);
+	p(`| ${t.text} | ${t.measured} | ${t.verdict === "MISS" ? "**MISS**" : t.verdict} | [${t.where}](#${{ 1: "1-apply-n-pending-migrations", 2: "2-the-no-op-check", 3: "3-the-catalog-at-scale", 4: "4-resources", 5: "5-concurrency", 7: "7-deploy-one-transaction-per-migration" }[t.where]}) |`);
 p();
 const misses = targets.filter((t) => t.verdict === "MISS").length;
 p(`${targets.length - misses} of ${targets.length} targets met. ` +
@@ -647,5 +713,21 @@ p(commandTable("concurrency", Object.fromEntries(
 		const [who, k] = [id.slice(0, id.lastIndexOf("_")), id.slice(id.lastIndexOf("_") + 1)];
 		return [id, `${{ migrate: "migrate.run()", migrate_warm: "migrate.run(), warmed", migrate_preload: "migrate.run(), library preloaded", plr: "PL/pgSQL runner" }[who] ?? who}, ${k} caller${k === "1" ? "" : "s"}`];
 	}))));
+if (dns.length) {
+	p();
+	p("## 7. Deploy: one transaction per migration");
+	p();
+	p("`CALL migrate.deploy()` applies the pending migrations as `migrate.run()` does, but in a transaction each: " +
+		"one commit per migration publishes its result (and the next one's start), plus one before the first; " +
+		"against the contenders that also commit step by step. " +
+		"Section 1's migrations and checks; deploy's databases are registered before timing, as run()'s are, and every migration " +
+		"must also show as applied in `migrate.status()`. Ratios are per round, median (min–max); below 1 means the first is faster. " +
+		"\"deploy vs it\" is deploy's time over that contender's. Measured after section 6, on PostgreSQL's defaults again.");
+	p();
+	p(s7);
+	p("Commands (the files of section 1; each run's database is `d_<contender>_<N>_<round>`, cloned before timing from that contender's template):");
+	p();
+	p(commandTable("deploy", DLABEL));
+}
 
 fs.writeFileSync(outFile, md);

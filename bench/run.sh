@@ -16,7 +16,7 @@
 # extension, start a cluster with PostgreSQL's durable defaults
 # (scripts/cluster.sh --durable; max_connections raised back to
 # PostgreSQL's default 100 for the 64 concurrent callers), generate every
-# contender's migrations, run the six sections, write the report
+# contender's migrations, run the seven sections, write the report
 # (bench/report.mjs), stop the cluster whatever happened.
 #
 # Every measurement is one line of $WORK/results.tsv:
@@ -59,6 +59,8 @@ BENCH_T0=$EPOCHREALTIME
 if [[ "$QUICK" == 1 ]]; then
 	APPLY_NS=(10 50)
 	APPLY_ROUNDS=(2 2)
+	DEPLOY_NS=(10 50)
+	DEPLOY_ROUNDS=(2 2)
 	NOOP_REPS=3
 	CATALOG_N=10000
 	REG_SMALL_N=2000
@@ -73,6 +75,11 @@ if [[ "$QUICK" == 1 ]]; then
 else
 	APPLY_NS=(10 100 1000)
 	APPLY_ROUNDS=(9 9 3)
+	DEPLOY_NS=(100 1000)
+	# 9 rounds at 1000 too (section 1 has 3): a run whose database's
+	# files land among recently deleted inodes takes twice as long (ext4,
+	# see README.md), and at a few seconds a run, rounds are cheap
+	DEPLOY_ROUNDS=(9 9)
 	NOOP_REPS=10
 	CATALOG_N=100000
 	REG_SMALL_N=10000
@@ -266,13 +273,15 @@ check_apply() # check_apply DB N -> 0 if exactly N of each
 ###########################################################################
 # The contenders of section 1.  contender_cmd ID DB N fills CMD (an array)
 # with the command that applies the pending migrations of database DB.
+# (Section 7 uses three of them: deploy, which section 1 does not run,
+# rawf and dbmate.)
 ###########################################################################
 CONTENDERS=(raw1 raw1m rawf plr mrun me2e1 me2ef sqitch dbmate npm)
 # the template database each one's fresh databases come from
 declare -A TEMPLATE=(
 	[raw1]=tpl_raw [raw1m]=tpl_raw [rawf]=tpl_raw [plr]=tpl_plr [mrun]=tpl_migrate
 	[me2e1]=tpl_migrate [me2ef]=tpl_migrate [sqitch]=tpl_sqitch
-	[dbmate]=tpl_dbmate [npm]=tpl_npm
+	[dbmate]=tpl_dbmate [npm]=tpl_npm [deploy]=tpl_migrate
 )
 
 dbmate_url() { printf 'postgres://postgres@:%s/%s?socket=%s&sslmode=disable' "$PGPORT" "$1" "$PGHOST"; }
@@ -297,6 +306,7 @@ contender_cmd()
 		rawf) CMD=("$PSQL" -X -q -v ON_ERROR_STOP=1 -d "$db" -f "$dir/raw.sql") ;;
 		plr) CMD=("$PSQL" -X -q -v ON_ERROR_STOP=1 -d "$db" -c 'SELECT plr.run()') ;;
 		mrun) CMD=("$PSQL" -X -q -v ON_ERROR_STOP=1 -d "$db" -c 'SELECT * FROM migrate.run()') ;;
+		deploy) CMD=("$PSQL" -X -q -v ON_ERROR_STOP=1 -d "$db" -c 'CALL migrate.deploy()') ;;
 		me2e1) CMD=("$PSQL" -X -q -1 -v ON_ERROR_STOP=1 -d "$db" -f "$dir/migrate_bundle.sql") ;;
 		me2ef) CMD=("$PSQL" -X -q -v ON_ERROR_STOP=1 -d "$db" -f "$dir/migrate_bundle.sql") ;;
 		sqitch) CMD=(env -C "$dir/sqitch" SQITCH_USER_CONFIG=/dev/null
@@ -309,12 +319,13 @@ contender_cmd()
 }
 
 # Work a contender's fresh database needs before timing: pre-registered
-# migrations for migrate.run(), the script table for the PL/pgSQL runner.
+# migrations for migrate.run() and migrate.deploy(), the script table for
+# the PL/pgSQL runner.
 contender_prepare()
 {
 	local id="$1" db="$2" dir="$WORK/apply/$3"
 	case "$id" in
-		mrun) q -1 -d "$db" -f "$dir/migrate_register.sql" >/dev/null ;;
+		mrun|deploy) q -1 -d "$db" -f "$dir/migrate_register.sql" >/dev/null ;;
 		plr) q -1 -d "$db" -f "$dir/plr_load.sql" ;;
 		*) ;;
 	esac
@@ -352,7 +363,7 @@ set_sqitch_client()
 ###########################################################################
 section_apply()
 {
-	local n i r rounds c db order k size
+	local n i size
 	load_note apply
 	step "1. apply N pending migrations: N = ${APPLY_NS[*]}"
 	for i in "${!APPLY_NS[@]}"; do
@@ -370,14 +381,29 @@ section_apply()
 		fi
 	done
 
-	# Every database of the section, before any timing.
+	apply_rounds apply a APPLY_NS APPLY_ROUNDS CONTENDERS
+}
+
+# apply_rounds SECTION PREFIX NS ROUNDS CONTENDERS
+#	Sections 1 and 7: for each N of array NS (with the number of rounds in
+#	array ROUNDS), a fresh database per contender and round, all made
+#	before any timing (PREFIX_<contender>_<N>_<round>), then the timed
+#	rounds, round 0 a warm-up, the contenders' order rotating from round to
+#	round.  Each run must leave its migrations applied (check_apply, and
+#	for migrate's contenders check_catalog).
+apply_rounds()
+{
+	local section="$1" prefix="$2"
+	local -n ns="$3" rounds_of="$4" contenders="$5"
+	local n i r rounds c db order k st log
+
 	note "creating and preparing the fresh databases"
-	for i in "${!APPLY_NS[@]}"; do
-		n=${APPLY_NS[$i]}
-		rounds=${APPLY_ROUNDS[$i]}
+	for i in "${!ns[@]}"; do
+		n=${ns[$i]}
+		rounds=${rounds_of[$i]}
 		for ((r = 0; r <= rounds; r++)); do
-			for c in "${CONTENDERS[@]}"; do
-				db="a_${c}_${n}_$r"
+			for c in "${contenders[@]}"; do
+				db="${prefix}_${c}_${n}_$r"
 				new_db "$db" "${TEMPLATE[$c]}"
 				contender_prepare "$c" "$db" "$n"
 			done
@@ -386,41 +412,51 @@ section_apply()
 	sync
 	checkpoint
 
-	for i in "${!APPLY_NS[@]}"; do
-		n=${APPLY_NS[$i]}
-		rounds=${APPLY_ROUNDS[$i]}
+	for i in "${!ns[@]}"; do
+		n=${ns[$i]}
+		rounds=${rounds_of[$i]}
 		for ((r = 0; r <= rounds; r++)); do
-			# rotate the order from round to round
 			order=()
-			for ((k = 0; k < ${#CONTENDERS[@]}; k++)); do
-				order+=("${CONTENDERS[$(((k + r) % ${#CONTENDERS[@]}))]}")
+			for ((k = 0; k < ${#contenders[@]}; k++)); do
+				order+=("${contenders[$(((k + r) % ${#contenders[@]}))]}")
 			done
 			printf '    N=%s round %s%s:' "$n" "$r" "$( ((r == 0)) && echo ' (warm-up)')"
 			for c in "${order[@]}"; do
-				db="a_${c}_${n}_$r"
+				db="${prefix}_${c}_${n}_$r"
+				log="$WORK/logs/${section}_${c}_${n}_$r.log"
 				contender_cmd "$c" "$db" "$n"
 				if [[ -n "$CMD_SHOW" ]]; then
-					show_text apply "$c" "$CMD_SHOW"
+					show_text "$section" "$c" "$CMD_SHOW"
 				else
-					show_command apply "$c" "${CMD[@]}"
+					show_command "$section" "$c" "${CMD[@]}"
 				fi
 				checkpoint
-				timed "$WORK/logs/apply_${c}_${n}_$r.log" "${CMD[@]}"
-				if ((RC == 0)) && check_apply "$db" "$n"; then
+				timed "$log" "${CMD[@]}"
+				if ((RC == 0)) && check_apply "$db" "$n" &&
+					check_catalog "$c" "$db" "$n"; then
 					st=ok
 				else
 					st=fail
 					echo >&2
-					echo "bench: $c N=$n round $r FAILED (exit $RC); log: $WORK/logs/apply_${c}_${n}_$r.log" >&2
-					tail -n 5 "$WORK/logs/apply_${c}_${n}_$r.log" >&2 || true
+					echo "bench: $section: $c N=$n round $r FAILED (exit $RC); log: $log" >&2
+					tail -n 5 "$log" >&2 || true
 					STATUS=1
 				fi
-				((r == 0)) || record apply wall "$c" "$n" "$r" "$ELAPSED" s "$st"
+				((r == 0)) || record "$section" wall "$c" "$n" "$r" "$ELAPSED" s "$st"
 				printf ' %s %.2fs' "$c" "$ELAPSED"
 			done
 			echo
 		done
 	done
+}
+
+# check_catalog CONTENDER DB N: a deploy leaves every migration applied in
+# migrate's catalog too.
+check_catalog()
+{
+	local c="$1" db="$2" n="$3"
+	[[ $c == deploy ]] || return 0
+	[[ "$(qv -d "$db" -c "SELECT count(*) FILTER (WHERE state = 'applied') || '|' || count(*) FROM migrate.status()")" == "$n|$n" ]]
 }
 
 ###########################################################################
@@ -921,6 +957,31 @@ cold_calls()
 }
 
 ###########################################################################
+# Section 7: CALL migrate.deploy(), one transaction per migration, against
+# the contenders that also commit step by step: raw psql -f (autocommit, a
+# commit per statement: the floor for committing each step) and dbmate (a
+# transaction per migration, its default).  The migrations, commands,
+# templates and preparation are section 1's (deploy's databases are
+# registered before timing, as run()'s are); the rounds run the same way.
+# Measured after section 6, which has put the server back on PostgreSQL's
+# defaults and restarted it; the warm-up round comes first as everywhere.
+###########################################################################
+DEPLOY_CONTENDERS=(deploy rawf dbmate)
+
+section_deploy()
+{
+	local n
+	load_note deploy
+	step "7. deploy: one transaction per migration: N = ${DEPLOY_NS[*]}"
+	for n in "${DEPLOY_NS[@]}"; do
+		# section 1's files for this N, or the same generated anew
+		[[ -f "$WORK/apply/$n/raw.sql" ]] || node "$BENCH/gen.mjs" apply "$WORK/apply/$n" "$n"
+	done
+
+	apply_rounds deploy d DEPLOY_NS DEPLOY_ROUNDS DEPLOY_CONTENDERS
+}
+
+###########################################################################
 # Machine facts.
 ###########################################################################
 machine_facts()
@@ -989,6 +1050,7 @@ section_catalog
 section_resources
 section_concurrency
 section_settings
+section_deploy
 
 load_note end
 meta duration_s "$(awk -v a="$BENCH_T0" -v b="$EPOCHREALTIME" 'BEGIN { printf "%.0f", b - a }')"
