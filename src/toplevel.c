@@ -32,6 +32,18 @@
  * that the caller can record its completion in the same transaction and
  * commit both together.
  *
+ * A statement runs as its migration's registrant in a security-restricted
+ * operation (runner.c), and that stays so across the commits a statement
+ * such as CREATE INDEX CONCURRENTLY makes.  The server's own code never
+ * does that: an assert-enabled build checks, as each transaction starts,
+ * that no security context is set (xact.c), and stops there.  Release
+ * builds do not check, and a transaction started that way records the
+ * registrant as the user its abort restores, so deploy.c sets the
+ * caller's user back after an abort, before the next transaction starts.
+ * Lifting the security restriction between the statement's transactions
+ * instead would let a procedure's code after its COMMIT SET ROLE to the
+ * caller's session user.
+ *
  *-------------------------------------------------------------------------
  */
 #include "postgres.h"
