@@ -717,7 +717,7 @@ migrate_catalog_record(const MigrationEvent *ev, const char *new_state,
 			  FullTransactionIdGetDatum(GetTopFullTransactionId()), false);
 	arg_text(&args, ev->checksum);
 	arg_text(&args, err ? unpack_sql_state(err->sqlerrcode) : NULL);
-	arg_text(&args, err ? err->message : NULL); /* $15 */
+	arg_text(&args, err ? err->message : ev->note); /* $15 */
 	arg_text(&args, err ? err->detail : NULL);
 	arg_text(&args, err ? err->context : NULL);
 	arg_int8(&args, m->id);
@@ -797,6 +797,94 @@ migrate_catalog_deploying(int pid, int64 *run_id)
 }
 
 /*
+ * migrate_catalog_request_cancel
+ *		Records that role asks deploy run_id to stop (once: a second
+ *		request keeps the first).
+ */
+void
+migrate_catalog_request_cancel(int64 run_id, const char *role)
+{
+	static SPIPlanPtr plan = NULL;
+	CatalogArgs args = {0};
+
+	arg_int8(&args, run_id);
+	arg_text(&args, role);
+	migrate_catalog_prepare(&plan,
+							"INSERT INTO migrate.cancel_request (run_id, requested_at, requested_by)"
+							" VALUES ($1, pg_catalog.now(), $2)"
+							" ON CONFLICT (run_id) DO NOTHING",
+							&args);
+	migrate_catalog_exec(plan, &args, 0, 0, NULL);
+}
+
+/*
+ * migrate_catalog_cancel_requested
+ *		The role that asked deploy run_id to stop, as committed; NULL if
+ *		nobody has.
+ */
+char *
+migrate_catalog_cancel_requested(int64 run_id)
+{
+	static SPIPlanPtr plan = NULL;
+	CatalogArgs args = {0};
+	bool		isnull;
+	Datum		role;
+
+	arg_int8(&args, run_id);
+	migrate_catalog_prepare(&plan,
+							"SELECT requested_by FROM migrate.cancel_request"
+							" WHERE run_id OPERATOR(pg_catalog.=) $1",
+							&args);
+	migrate_catalog_exec(plan, &args, 0, 1, NULL);
+	if (SPI_processed == 0)
+		return NULL;
+	role = SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1,
+						 &isnull);
+	return isnull ? NULL : TextDatumGetCString(role);
+}
+
+/*
+ * migrate_catalog_forget_cancels
+ *		Removes the requests to stop deploys that have ended; the caller is
+ *		a deploy that holds the deploy lock, so no other deploy runs.
+ */
+void
+migrate_catalog_forget_cancels(void)
+{
+	static SPIPlanPtr plan = NULL;
+
+	migrate_catalog_prepare(&plan, "DELETE FROM migrate.cancel_request", NULL);
+	migrate_catalog_exec(plan, NULL, 0, 0, NULL);
+}
+
+/*
+ * migrate_catalog_run_role
+ *		The role that made run run_id (its first history row); NULL if the
+ *		run has none yet.
+ */
+char *
+migrate_catalog_run_role(int64 run_id)
+{
+	static SPIPlanPtr plan = NULL;
+	CatalogArgs args = {0};
+	bool		isnull;
+	Datum		role;
+
+	arg_int8(&args, run_id);
+	migrate_catalog_prepare(&plan,
+							"SELECT role FROM migrate.event"
+							" WHERE run_id OPERATOR(pg_catalog.=) $1"
+							" ORDER BY id LIMIT 1",
+							&args);
+	migrate_catalog_exec(plan, &args, CATALOG_READ_ONLY, 1, NULL);
+	if (SPI_processed == 0)
+		return NULL;
+	role = SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1,
+						 &isnull);
+	return isnull ? NULL : TextDatumGetCString(role);
+}
+
+/*
  * exec_one_row
  *		Executes a catalog query that must read or change exactly one row
  *		(the generation row, or a migration's row while the caller holds the
@@ -824,7 +912,16 @@ typedef struct MigrationReceiver
 	MemoryContext target;		/* where the Migrations and the list go */
 	MemoryContext scratch;		/* detoasted values of the current row */
 	List	   *rows;
+	char	   *free;			/* the unused end of the current block */
+	Size		left;			/* its size */
 } MigrationReceiver;
+
+/*
+ * Rows without scripts are carved one after the other out of blocks of
+ * this size: a plan of thousands of migrations would otherwise pay
+ * AllocSet's rounding of each one up to a power of two.
+ */
+#define MIGRATION_BLOCK_SIZE (32 * 1024)
 
 /* Attribute numbers of MIGRATION_COLUMNS. */
 enum
@@ -891,6 +988,32 @@ migration_nothing(DestReceiver *self)
 {
 }
 
+/*
+ * Zeroed memory for one Migration of size bytes, in r->target: carved out
+ * of the current block if it fits in a block, else allocated on its own
+ * (a row with its scripts can be large).  Never freed on its own: it lives
+ * as long as the list.
+ */
+static void *
+migration_alloc(MigrationReceiver *r, Size size)
+{
+	void	   *p;
+
+	size = MAXALIGN(size);
+	if (size > MIGRATION_BLOCK_SIZE / 4)
+		return MemoryContextAllocZero(r->target, size);
+	if (size > r->left)
+	{
+		r->free = MemoryContextAlloc(r->target, MIGRATION_BLOCK_SIZE);
+		r->left = MIGRATION_BLOCK_SIZE;
+	}
+	p = r->free;
+	r->free += size;
+	r->left -= size;
+	memset(p, 0, size);
+	return p;
+}
+
 /* One row: a Migration in one allocation, appended to the list. */
 static bool
 migration_receive(TupleTableSlot *slot, DestReceiver *self)
@@ -922,7 +1045,7 @@ migration_receive(TupleTableSlot *slot, DestReceiver *self)
 		size += len[i] + 1;
 	}
 
-	m = MemoryContextAllocZero(r->target, size);
+	m = migration_alloc(r, size);
 	field[0] = &m->project;
 	field[1] = &m->version;
 	field[2] = &m->name;
