@@ -32,6 +32,29 @@ UPDATE migrate.migration AS m
 	FROM migrate.event AS e
 	WHERE e.id OPERATOR(pg_catalog.=) m.last_event;
 
+/*
+ * Requests to stop a running deploy (migrate.cancel), one per run: the
+ * deploy reads them between its migrations and statements, and a new
+ * deploy removes the old ones.  Not dumped.
+ */
+CREATE TABLE migrate.cancel_request (
+	run_id bigint PRIMARY KEY,
+	requested_at timestamptz NOT NULL,
+	requested_by text NOT NULL
+);
+COMMENT ON TABLE migrate.cancel_request IS
+	'requests to stop running deploys (migrate.cancel)';
+CREATE TRIGGER cancel_request_guard
+	BEFORE INSERT OR UPDATE OR DELETE ON migrate.cancel_request
+	FOR EACH STATEMENT EXECUTE FUNCTION migrate.catalog_guard();
+CREATE TRIGGER cancel_request_truncate_guard
+	BEFORE TRUNCATE ON migrate.cancel_request
+	FOR EACH STATEMENT EXECUTE FUNCTION migrate.catalog_guard();
+ALTER TABLE migrate.cancel_request ENABLE ALWAYS TRIGGER cancel_request_guard;
+ALTER TABLE migrate.cancel_request ENABLE ALWAYS TRIGGER cancel_request_truncate_guard;
+REVOKE ALL ON TABLE migrate.cancel_request FROM PUBLIC;
+REVOKE ALL ON TYPE migrate.cancel_request FROM PUBLIC;
+
 CREATE TEMP TABLE migrate_status_acl AS
 	SELECT a.grantee, a.privilege_type, a.is_grantable
 	FROM pg_catalog.pg_proc AS p,
@@ -65,6 +88,26 @@ BEGIN
 END
 $grant$;
 DROP TABLE pg_temp.migrate_status_acl;
+
+CREATE FUNCTION migrate.cancel(run_id bigint)
+RETURNS boolean
+	AS 'MODULE_PATHNAME', 'migrate_cancel'
+	LANGUAGE C VOLATILE;
+COMMENT ON FUNCTION migrate.cancel(bigint) IS
+	'asks a running deploy to stop after its statement in progress';
+REVOKE ALL ON FUNCTION migrate.cancel(bigint) FROM PUBLIC;
+
+CREATE FUNCTION migrate.resolve(
+	version text,
+	state text,
+	reason text,
+	project text DEFAULT 'default')
+RETURNS void
+	AS 'MODULE_PATHNAME', 'migrate_resolve'
+	LANGUAGE C VOLATILE;
+COMMENT ON FUNCTION migrate.resolve(text, text, text, text) IS
+	'marks a migration fixed by hand applied or pending, with the reason in the history';
+REVOKE ALL ON FUNCTION migrate.resolve(text, text, text, text) FROM PUBLIC;
 
 CREATE PROCEDURE migrate.deploy(
 	target text DEFAULT NULL,

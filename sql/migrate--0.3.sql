@@ -362,6 +362,27 @@ ALTER TABLE migrate.generation ENABLE ALWAYS TRIGGER generation_truncate_guard;
 ALTER TABLE migrate.event ENABLE ALWAYS TRIGGER event_guard;
 ALTER TABLE migrate.event ENABLE ALWAYS TRIGGER event_truncate_guard;
 
+/*
+ * Requests to stop a running deploy (migrate.cancel), one per run: the
+ * deploy reads them between its migrations and statements, and a new
+ * deploy removes the old ones.  Not dumped.
+ */
+CREATE TABLE migrate.cancel_request (
+	run_id bigint PRIMARY KEY,
+	requested_at timestamptz NOT NULL,
+	requested_by text NOT NULL
+);
+COMMENT ON TABLE migrate.cancel_request IS
+	'requests to stop running deploys (migrate.cancel)';
+CREATE TRIGGER cancel_request_guard
+	BEFORE INSERT OR UPDATE OR DELETE ON migrate.cancel_request
+	FOR EACH STATEMENT EXECUTE FUNCTION migrate.catalog_guard();
+CREATE TRIGGER cancel_request_truncate_guard
+	BEFORE TRUNCATE ON migrate.cancel_request
+	FOR EACH STATEMENT EXECUTE FUNCTION migrate.catalog_guard();
+ALTER TABLE migrate.cancel_request ENABLE ALWAYS TRIGGER cancel_request_guard;
+ALTER TABLE migrate.cancel_request ENABLE ALWAYS TRIGGER cancel_request_truncate_guard;
+
 CREATE FUNCTION migrate.ddl_guard() RETURNS event_trigger
 	AS 'MODULE_PATHNAME', 'migrate_ddl_guard'
 	LANGUAGE C;
@@ -539,6 +560,24 @@ RETURNS TABLE(project text, version migrate.version, name text, kind text,
 COMMENT ON FUNCTION migrate.status(text) IS
 	'every registered migration with its state; NULL project means all';
 
+CREATE FUNCTION migrate.cancel(run_id bigint)
+RETURNS boolean
+	AS 'MODULE_PATHNAME', 'migrate_cancel'
+	LANGUAGE C VOLATILE;
+COMMENT ON FUNCTION migrate.cancel(bigint) IS
+	'asks a running deploy to stop after its statement in progress';
+
+CREATE FUNCTION migrate.resolve(
+	version text,
+	state text,
+	reason text,
+	project text DEFAULT 'default')
+RETURNS void
+	AS 'MODULE_PATHNAME', 'migrate_resolve'
+	LANGUAGE C VOLATILE;
+COMMENT ON FUNCTION migrate.resolve(text, text, text, text) IS
+	'marks a migration fixed by hand applied or pending, with the reason in the history';
+
 CREATE PROCEDURE migrate.deploy(
 	target text DEFAULT NULL,
 	project text DEFAULT NULL,
@@ -572,4 +611,5 @@ REVOKE ALL ON ALL PROCEDURES IN SCHEMA migrate FROM PUBLIC;
 REVOKE ALL ON TYPE migrate.version FROM PUBLIC;
 -- The row types of tables and views, too (they default to PUBLIC USAGE).
 REVOKE ALL ON TYPE migrate.migration, migrate.event, migrate.generation,
-	migrate.migrations, migrate.history, migrate.activity FROM PUBLIC;
+	migrate.cancel_request, migrate.migrations, migrate.history,
+	migrate.activity FROM PUBLIC;

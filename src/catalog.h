@@ -36,7 +36,8 @@ typedef struct MigrationEvent
 {
 	int64		run_id;
 	const Migration *migration;
-	const char *action;			/* "up", "down", "repeat" or "baseline" */
+	const char *action;			/* "up", "down", "repeat", "baseline" or
+								 * "resolve" */
 	const char *status;			/* "ok", "failed", "started" or "retry" */
 	TimestampTz started_at;
 	double		duration_ms;
@@ -44,6 +45,7 @@ typedef struct MigrationEvent
 	const char *ran_as;			/* whose rights the script ran with */
 	const char *checksum;
 	ErrorData  *error;			/* the failure, if any */
+	const char *note;			/* else the message: a resolution's reason */
 } MigrationEvent;
 
 /* catalog.c */
@@ -74,6 +76,10 @@ extern void migrate_catalog_record(const MigrationEvent *ev,
 								   int statements_done);
 extern void migrate_catalog_set_statements_done(const Migration *m, int n);
 extern Migration *migrate_catalog_deploying(int pid, int64 *run_id);
+extern void migrate_catalog_request_cancel(int64 run_id, const char *role);
+extern char *migrate_catalog_cancel_requested(int64 run_id);
+extern void migrate_catalog_forget_cancels(void);
+extern char *migrate_catalog_run_role(int64 run_id);
 
 /* catalog_due.c */
 extern int64 migrate_catalog_read_generation(bool latest, bool *nothing_due);

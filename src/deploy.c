@@ -33,7 +33,9 @@
  *	5. on a failure that is the migration's own: commit the failure, then
  *	   throw it; on anything else (cancel, termination, a crash): nothing
  *	   more is written, and the migration stays "running" with the
- *	   statements it completed.  status() shows it interrupted as soon as
+ *	   statements it completed.  migrate.cancel asks a deploy to stop: it
+ *	   looks between migrations, between statements and while it pauses
+ *	   before a retry, and throws 57014 there;  status() shows it interrupted as soon as
  *	   the run lock is gone, and the next deploy (or run(), for a
  *	   transactional one) applies it, from its first statement not done;
  *	6. release the session locks, on every exit (the backend's end
@@ -54,6 +56,8 @@
 #include "common/pg_prng.h"
 #include "executor/spi.h"
 #include "miscadmin.h"
+#include "utils/acl.h"
+#include "utils/portal.h"
 #include "storage/latch.h"
 #include "utils/timestamp.h"
 #include "utils/wait_event.h"
@@ -63,6 +67,7 @@
 #include "change.h"
 #include "deploy.h"
 #include "deploy_worker.h"
+#include "lock.h"
 #include "plan.h"
 #include "runner.h"
 
@@ -84,8 +89,15 @@ static void deploy_statement_retrying(Deploy *d, const Migration *m,
 									  RunStatements *st, int k);
 static ErrorData *deploy_statement(Deploy *d, const Migration *m,
 								   RunStatements *st, int k);
-static void back_off(const Migration *m, int attempt, int retries,
+static void back_off(Deploy *d, const Migration *m, int attempt,
 					 const ErrorData *edata);
+static bool cancelled(Deploy *d);
+static void wake_deploy(XactEvent event, void *arg);
+
+/* The deploy a migrate.cancel() of this transaction asked to stop. */
+static int64 wake_at_commit = 0;
+static bool wake_registered = false;
+static void stop_if_cancelled(void *arg);
 static void connect_spi(Deploy *d);
 static void disconnect_spi(Deploy *d);
 static void commit(Deploy *d);
@@ -166,6 +178,8 @@ deploy_plan(Deploy *d)
 						migrate_migration_name(o->project, o->target, NULL))));
 	plan = migrate_plan_apply(o->project, o->target, o->out_of_order);
 	d->run = migrate_runner_begin(plan, false, d->run_id, o->lock_timeout);
+	migrate_runner_before_statement(d->run, stop_if_cancelled, d);
+	migrate_catalog_forget_cancels();
 	migrate_deploy_worker_begun(d->run_id);
 	n = migrate_runner_count(d->run);
 	if (n == 0)
@@ -195,16 +209,113 @@ deploy_plan(Deploy *d)
 				commit(d);
 				if (!retrying)
 					ReThrowError(edata);
-				back_off(m, attempt, o->retries, edata);
+				back_off(d, m, attempt, edata);
 			}
 		}
 		else
 			deploy_statements(d, i);
 		d->applied++;
 		if (i + 1 < n)
+		{
+			/* asked to stop: the next one does not start */
+			if (cancelled(d))
+			{
+				commit(d);
+				stop_if_cancelled(d);
+			}
 			migrate_runner_started(d->run, i + 1);
+		}
 		commit(d);
 	}
+}
+
+/*
+ * migrate_deploy_cancel
+ *		migrate.cancel(run_id): asks deploy run_id to stop, and returns
+ *		true; false if no such deploy runs.  The request is a row of
+ *		migrate.cancel_request, which the deploy sees once the caller
+ *		commits; the commit also wakes the deploy if it pauses before a
+ *		retry.  Allowed to the role that started the deploy, its members
+ *		and superusers (42501 for others).
+ */
+bool
+migrate_deploy_cancel(int64 run_id)
+{
+	char	   *role;
+	Oid			roleid;
+
+	migrate_change_check("migrate.cancel()");
+	if (!migrate_lock_run_alive(run_id))
+		return false;
+
+	if (SPI_connect() != SPI_OK_CONNECT)
+		elog(ERROR, "SPI_connect failed");
+	role = migrate_catalog_run_role(run_id);
+	roleid = role ? get_role_oid(role, true) : migrate_lock_run_role(run_id);
+	if (!superuser() &&
+		!(OidIsValid(roleid) && has_privs_of_role(GetUserId(), roleid)))
+		ereport(ERROR,
+				(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
+				 errmsg("permission denied to cancel deploy run %lld",
+						(long long) run_id),
+				 errdetail("Only the role that started a deploy, a member of that role or a superuser can cancel it.")));
+	migrate_catalog_request_cancel(run_id,
+								   GetUserNameFromId(GetUserId(), false));
+	if (SPI_finish() != SPI_OK_FINISH)
+		elog(ERROR, "SPI_finish failed");
+
+	if (!wake_registered)
+	{
+		RegisterXactCallback(wake_deploy, NULL);
+		wake_registered = true;
+	}
+	wake_at_commit = run_id;
+	return true;
+}
+
+/*
+ * At the commit of a migrate.cancel() call, the deploy it asked to stop
+ * is woken (a deploy that pauses before a retry waits on its latch).
+ */
+static void
+wake_deploy(XactEvent event, void *arg)
+{
+	if (event == XACT_EVENT_COMMIT && wake_at_commit != 0)
+		migrate_lock_wake_run(wake_at_commit);
+	if (event == XACT_EVENT_COMMIT || event == XACT_EVENT_ABORT)
+		wake_at_commit = 0;
+}
+
+/*
+ * Whether someone asked this deploy to stop (migrate.cancel), as
+ * committed.
+ */
+static bool
+cancelled(Deploy *d)
+{
+	return migrate_catalog_cancel_requested(d->run_id) != NULL;
+}
+
+/*
+ * stop_if_cancelled
+ *		Stops the deploy if someone asked it to (migrate.cancel): throws
+ *		57014.  Called between migrations, before each statement of a
+ *		migration (through the runner, for a transactional one) and while
+ *		pausing before a retry; what it stops is rolled back and left as
+ *		the next deploy resumes it.
+ */
+static void
+stop_if_cancelled(void *arg)
+{
+	Deploy	   *d = (Deploy *) arg;
+	char	   *role = migrate_catalog_cancel_requested(d->run_id);
+
+	if (role != NULL)
+		ereport(ERROR,
+				(errcode(ERRCODE_QUERY_CANCELED),
+				 errmsg("deploy run %lld was cancelled by role \"%s\"",
+						(long long) d->run_id, role),
+				 errhint("The next deploy applies what it left, and resumes a migration it left unfinished.")));
 }
 
 /*
@@ -219,9 +330,6 @@ deploy_statements(Deploy *d, int i)
 	const Migration *m = migrate_runner_migration(d->run, i);
 	RunStatements *st = migrate_runner_statements_begin(d->run, i);
 	int			n = migrate_runner_statements_count(st);
-
-	/* reading the script left a snapshot active: let go of it */
-	commit(d);
 
 	PG_TRY();
 	{
@@ -266,7 +374,10 @@ deploy_statement_retrying(Deploy *d, const Migration *m, RunStatements *st,
 
 	for (attempt = 0;; attempt++)
 	{
-		ErrorData  *edata = deploy_statement(d, m, st, k);
+		ErrorData  *edata;
+
+		stop_if_cancelled(d);
+		edata = deploy_statement(d, m, st, k);
 
 		if (edata == NULL)
 			return;
@@ -276,7 +387,7 @@ deploy_statement_retrying(Deploy *d, const Migration *m, RunStatements *st,
 			/* this statement again, after a pause */
 			migrate_runner_statements_retry(st, k, edata);
 			commit(d);
-			back_off(m, attempt, d->options->retries, edata);
+			back_off(d, m, attempt, edata);
 			continue;
 		}
 		if (migrate_runner_statements_failed(st, k, edata))
@@ -323,11 +434,12 @@ deploy_statement(Deploy *d, const Migration *m, RunStatements *st, int k)
  *		Waits before retry attempt + 1 of migration m, which failed to get
  *		a lock (edata): a random time between half and all of 100 ms
  *		doubled attempt times, at most 30 s, announced by a NOTICE.
- *		Cancel and termination interrupt the wait.
+ *		Cancel, termination and migrate.cancel interrupt the wait.
  */
 static void
-back_off(const Migration *m, int attempt, int retries, const ErrorData *edata)
+back_off(Deploy *d, const Migration *m, int attempt, const ErrorData *edata)
 {
+	int			retries = d->options->retries;
 	long		cap = 100L << Min(attempt, 9);
 	long		ms;
 	TimestampTz until;
@@ -346,8 +458,10 @@ back_off(const Migration *m, int attempt, int retries, const ErrorData *edata)
 														   until);
 
 		CHECK_FOR_INTERRUPTS();
+		stop_if_cancelled(d);
 		if (left <= 0)
 			break;
+		/* migrate.cancel sets the latch */
 		(void) WaitLatch(MyLatch, WL_LATCH_SET | WL_TIMEOUT | WL_EXIT_ON_PM_DEATH,
 						 left, PG_WAIT_EXTENSION);
 		ResetLatch(MyLatch);
@@ -402,11 +516,18 @@ connect_spi(Deploy *d)
 	MemoryContextSwitchTo(d->context);
 }
 
+/*
+ * Disconnects from SPI, before a statement at top level, and lets go of
+ * the snapshot SPI left active for the CALL's portal (a procedure's SPI
+ * keeps it until the next commit): a statement such as CREATE INDEX
+ * CONCURRENTLY must start without one.
+ */
 static void
 disconnect_spi(Deploy *d)
 {
 	if (SPI_finish() != SPI_OK_FINISH)
 		elog(ERROR, "SPI_finish failed");
+	ForgetPortalSnapshots();
 	MemoryContextSwitchTo(d->context);
 }
 

@@ -22,6 +22,7 @@ typedef struct DeployOptions
 	bool		wait;
 } DeployOptions;
 
+extern bool migrate_deploy_cancel(int64 run_id);
 extern void migrate_deploy_run(const DeployOptions *options, bool atomic,
 							   int64 *run_id, int *applied);
 

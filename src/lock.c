@@ -45,6 +45,8 @@
 #include "access/xlog.h"
 #include "miscadmin.h"
 #include "storage/lock.h"
+#include "storage/proc.h"
+#include "storage/procarray.h"
 
 #include "compat.h"
 #include "lock.h"
@@ -292,6 +294,46 @@ migrate_lock_deploy_check(void)
 				(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
 				 errmsg("a migration cannot release the locks of the deploy that runs it"),
 				 errdetail("The migration released session-level advisory locks, with pg_advisory_unlock_all() or pg_advisory_unlock() of migrate's key.")));
+}
+
+/*
+ * migrate_lock_wake_run
+ *		Sets the latch of the backend that runs deploy run_id, if any, so
+ *		that a deploy pausing before a retry looks at once whether it was
+ *		asked to stop.
+ */
+void
+migrate_lock_wake_run(int64 run_id)
+{
+	LOCKTAG		tag;
+	int			pid;
+	PGPROC	   *proc;
+
+	set_run_locktag(&tag, run_id);
+	pid = lock_holder_pid(&tag);
+	if (pid == 0)
+		return;
+	proc = BackendPidGetProc(pid);
+	if (proc != NULL)
+		SetLatch(&proc->procLatch);
+}
+
+/*
+ * migrate_lock_run_role
+ *		The role of the backend that runs deploy run_id (its session's),
+ *		InvalidOid if none.
+ */
+Oid
+migrate_lock_run_role(int64 run_id)
+{
+	LOCKTAG		tag;
+	int			pid;
+	PGPROC	   *proc;
+
+	set_run_locktag(&tag, run_id);
+	pid = lock_holder_pid(&tag);
+	proc = pid != 0 ? BackendPidGetProc(pid) : NULL;
+	return proc != NULL ? proc->roleId : InvalidOid;
 }
 
 /*

@@ -23,5 +23,7 @@ extern void migrate_lock_deploy_run(int64 run_id);
 extern void migrate_lock_deploy_end(void);
 extern void migrate_lock_deploy_check(void);
 extern bool migrate_lock_run_alive(int64 run_id);
+extern void migrate_lock_wake_run(int64 run_id);
+extern Oid	migrate_lock_run_role(int64 run_id);
 
 #endif							/* MIGRATE_LOCK_H */

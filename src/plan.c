@@ -527,6 +527,85 @@ migrate_plan_baseline(const char *project, const char *version)
 	return plan;
 }
 
+/*
+ * migrate_plan_resolve
+ *		The migration resolve(version, state, ..., project) marks applied or
+ *		pending ("applied" or "pending" in state).  Throws if it is not
+ *		registered, is in that state already, or if the change would break
+ *		a requirement: an applied migration that requires one marked
+ *		pending, a migration marked applied that requires one not applied.
+ */
+Migration *
+migrate_plan_resolve(const char *project, const char *version,
+					 const char *state)
+{
+	Migration  *m = migrate_catalog_get(project, version, NULL);
+	bool		to_applied = strcmp(state, "applied") == 0;
+	ListCell   *lc;
+
+	if (m == NULL)
+		ereport(ERROR,
+				(errcode(ERRCODE_UNDEFINED_OBJECT),
+				 errmsg("migration %s is not registered",
+						migrate_migration_name(project, version, NULL))));
+	if (to_applied && strcmp(m->state, "applied") == 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+				 errmsg("migration %s is applied already",
+						migrate_migration_describe(m))));
+	if (!to_applied && strcmp(m->state, "pending") == 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+				 errmsg("migration %s is pending already",
+						migrate_migration_describe(m))));
+
+	if (to_applied)
+	{
+		List	   *applied = migrate_catalog_with_requires(true);
+
+		foreach(lc, m->requires)
+		{
+			char	   *rproject;
+			char	   *rversion;
+			ListCell   *la;
+			bool		found = false;
+
+			migrate_requirement_split((char *) lfirst(lc), m->project,
+									  &rproject, &rversion);
+			foreach(la, applied)
+			{
+				Migration  *a = (Migration *) lfirst(la);
+
+				if (!a->repeatable && strcmp(a->project, rproject) == 0 &&
+					version_cmp(a->version, rversion) == 0)
+					found = true;
+			}
+			if (!found)
+				ereport(ERROR,
+						(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+						 errmsg("cannot mark migration %s applied because it requires migration %s, which is not applied",
+								migrate_migration_describe(m),
+								migrate_migration_name(rproject, rversion, NULL))));
+		}
+	}
+	else
+	{
+		foreach(lc, migrate_catalog_with_requires(true))
+		{
+			Migration  *d = (Migration *) lfirst(lc);
+
+			if (d->id != m->id &&
+				migrate_migration_requires(d, m->project, m->version))
+				ereport(ERROR,
+						(errcode(ERRCODE_DEPENDENT_OBJECTS_STILL_EXIST),
+						 errmsg("cannot mark migration %s pending because applied migration %s requires it",
+								migrate_migration_describe(m),
+								migrate_migration_describe(d))));
+		}
+	}
+	return m;
+}
+
 /* Whether the migration with this id is in a list of Migrations. */
 static bool
 in_list(List *migrations, int64 id)

@@ -35,5 +35,8 @@ extern List *migrate_plan_apply(const char *project, const char *target,
 extern List *migrate_plan_revert(const char *project, int steps,
 								 const char *target);
 extern List *migrate_plan_baseline(const char *project, const char *version);
+extern Migration *migrate_plan_resolve(const char *project,
+									   const char *version,
+									   const char *state);
 
 #endif							/* MIGRATE_PLAN_H */

@@ -87,6 +87,26 @@ typedef struct ScriptRun
 	ErrorContextCallback errcallback;
 } ScriptRun;
 
+/* State of a run; palloc'd, so PG_TRY-safe. */
+struct RunState
+{
+	Migration **plan;
+	Oid		   *run_as;			/* each one's registrant, checked up front */
+	int			n;
+	bool		revert;
+	int64		run_id;
+	char	   *role;			/* the caller, for the history */
+	char	   *lock_timeout;	/* set for each script, or NULL */
+	void		(*before_statement) (void *arg);	/* from the second on */
+	void	   *before_statement_arg;
+	MemoryContext outer;		/* where results go */
+	MemoryContext per_migration;	/* reset before each migration */
+	int			current;		/* index of the migration being run */
+	TimestampTz started_at;
+	instr_time	start;
+	List	   *results;		/* of RunResult * */
+};
+
 static void runner_error_callback(void *arg);
 static void script_enter(ScriptRun *sr, const ScriptLabel *label,
 						 Oid run_as, int nstmts);
@@ -95,7 +115,7 @@ static void script_statement(ScriptRun *sr, const char *script,
 							 const ScriptStatement *st, int stmtno,
 							 bool toplevel);
 static void execute_script(const char *script, const ScriptLabel *label,
-						   Oid run_as, const char *lock_timeout);
+						   Oid run_as, const RunState *rs);
 static void execute_statement(const char *sql);
 static void execute_without_lock_timeout(const char *sql);
 
@@ -209,8 +229,9 @@ execute_without_lock_timeout(const char *sql)
 /*
  * execute_script
  *		Runs script (one that passed migrate_script_check) as role run_as,
- *		with lock_timeout set (unless NULL) for the script, which may set
- *		its own.
+ *		with the run's lock_timeout set (unless NULL) for the script, which
+ *		may set its own, and the run's before_statement called before each
+ *		statement but the first.
  *
  * The caller is connected to SPI.  On error, throws; the caller's
  * (sub)transaction abort cleans up.  Memory is allocated in the current
@@ -218,7 +239,7 @@ execute_without_lock_timeout(const char *sql)
  */
 static void
 execute_script(const char *script, const ScriptLabel *label, Oid run_as,
-			   const char *lock_timeout)
+			   const RunState *rs)
 {
 	ScriptRun	sr;
 	List	   *stmts;
@@ -230,13 +251,17 @@ execute_script(const char *script, const ScriptLabel *label, Oid run_as,
 		stmts = migrate_script_statements(script);
 		script_enter(&sr, label, run_as, list_length(stmts));
 		nestlevel = NewGUCNestLevel();
-		if (lock_timeout)
-			(void) set_config_option("lock_timeout", lock_timeout,
+		if (rs->lock_timeout)
+			(void) set_config_option("lock_timeout", rs->lock_timeout,
 									 PGC_USERSET, PGC_S_SESSION,
 									 GUC_ACTION_SET, true, 0, false);
 		foreach(lc, stmts)
+		{
+			if (rs->before_statement && foreach_current_index(lc) > 0)
+				rs->before_statement(rs->before_statement_arg);
 			script_statement(&sr, script, lfirst(lc),
 							 foreach_current_index(lc) + 1, false);
+		}
 		AtEOXact_GUC(false, nestlevel);
 		script_leave(&sr);
 	}
@@ -306,23 +331,6 @@ runner_error_callback(void *arg)
  * Running a plan: one migration after another.
  */
 
-/* State of a run; palloc'd, so PG_TRY-safe. */
-struct RunState
-{
-	Migration **plan;
-	Oid		   *run_as;			/* each one's registrant, checked up front */
-	int			n;
-	bool		revert;
-	int64		run_id;
-	char	   *role;			/* the caller, for the history */
-	char	   *lock_timeout;	/* set for each script, or NULL */
-	MemoryContext outer;		/* where results go */
-	MemoryContext per_migration;	/* reset before each migration */
-	int			current;		/* index of the migration being run */
-	TimestampTz started_at;
-	instr_time	start;
-	List	   *results;		/* of RunResult * */
-};
 
 static void run_all(RunState *rs);
 static void run_one(RunState *rs);
@@ -469,6 +477,20 @@ run_all(RunState *rs)
 {
 	for (rs->current = 0; rs->current < rs->n; rs->current++)
 		run_one(rs);
+}
+
+/*
+ * migrate_runner_before_statement
+ *		Has fn(arg) called before each statement of a transactional
+ *		migration but its first (a deploy looks there whether it was asked
+ *		to stop; fn throws to stop it).
+ */
+void
+migrate_runner_before_statement(RunState *rs, void (*fn) (void *arg),
+								void *arg)
+{
+	rs->before_statement = fn;
+	rs->before_statement_arg = arg;
 }
 
 /*
@@ -633,7 +655,7 @@ run_one(RunState *rs)
 	oldcontext = MemoryContextSwitchTo(rs->per_migration);
 	before = migrate_guard_sequences();
 	execute_script(migrate_catalog_script(m, rs->revert), &label,
-				   rs->run_as[rs->current], rs->lock_timeout);
+				   rs->run_as[rs->current], rs);
 	migrate_guard_check_sequences(&before);
 	migrate_lock_deploy_check();
 	MemoryContextSwitchTo(oldcontext);
@@ -1026,6 +1048,7 @@ record(RunState *rs, const char *status, ErrorData *edata, double duration_ms,
 	const char *applied_checksum;
 	MemoryContext oldcontext = MemoryContextSwitchTo(rs->per_migration);
 
+	memset(&ev, 0, sizeof(ev));
 	ev.run_id = rs->run_id;
 	ev.migration = m;
 	ev.action = action_of(rs, m);
@@ -1140,6 +1163,34 @@ migrate_runner_baseline(List *plan, int64 run_id)
 		migrate_catalog_record(&ev, "applied", m->checksum, 0);
 	}
 	return list_length(plan);
+}
+
+/*
+ * migrate_runner_resolve
+ *		Marks migration m applied or pending ("applied" or "pending" in
+ *		state) without running anything, with a "resolve" history row that
+ *		keeps reason, under run id run_id.
+ */
+void
+migrate_runner_resolve(const Migration *m, const char *state,
+					   const char *reason, int64 run_id)
+{
+	MigrationEvent ev;
+	bool		applied = strcmp(state, "applied") == 0;
+
+	memset(&ev, 0, sizeof(ev));
+	ev.run_id = run_id;
+	ev.migration = m;
+	ev.action = "resolve";
+	ev.status = "ok";
+	ev.started_at = GetCurrentTimestamp();
+	ev.duration_ms = 0;
+	ev.role = GetUserNameFromId(GetUserId(), false);
+	ev.ran_as = NULL;
+	ev.checksum = m->checksum;
+	ev.note = reason;
+	migrate_catalog_record(&ev, state, applied ? m->checksum : NULL, 0);
+	notify(&ev);
 }
 
 /*

@@ -40,6 +40,9 @@ extern List *migrate_runner_run(List *plan, bool revert, bool atomic,
 /* A deploy's run: one migration at a time, committed by deploy.c. */
 extern RunState *migrate_runner_begin(List *plan, bool revert, int64 run_id,
 									  const char *lock_timeout);
+extern void migrate_runner_before_statement(RunState *rs,
+											void (*fn) (void *arg),
+											void *arg);
 extern int	migrate_runner_count(const RunState *rs);
 extern const Migration *migrate_runner_migration(const RunState *rs, int i);
 extern List *migrate_runner_results(const RunState *rs);
@@ -57,5 +60,7 @@ extern bool migrate_runner_statements_failed(RunStatements *st, int k,
 extern void migrate_runner_statements_retry(RunStatements *st, int k,
 											ErrorData *edata);
 extern int	migrate_runner_baseline(List *plan, int64 run_id);
+extern void migrate_runner_resolve(const Migration *m, const char *state,
+								   const char *reason, int64 run_id);
 
 #endif							/* MIGRATE_RUNNER_H */

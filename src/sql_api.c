@@ -9,7 +9,7 @@
  * silent NULL result.
  *
  * Functions that change the catalog (register*, unregister, run,
- * rollback*, baseline) go through the change protocol of change.c:
+ * rollback*, baseline, resolve) go through the change protocol of change.c:
  * migrate_change_begin, the work, migrate_change_end; the deploy
  * procedure goes through it in deploy.c.  Readers (status, validate,
  * current_version) take no lock and never wait.
@@ -55,6 +55,8 @@ PG_FUNCTION_INFO_V1(migrate_rollback_to);
 PG_FUNCTION_INFO_V1(migrate_rollback_all);
 PG_FUNCTION_INFO_V1(migrate_baseline);
 PG_FUNCTION_INFO_V1(migrate_deploy);
+PG_FUNCTION_INFO_V1(migrate_resolve);
+PG_FUNCTION_INFO_V1(migrate_cancel);
 PG_FUNCTION_INFO_V1(migrate_status);
 PG_FUNCTION_INFO_V1(migrate_current_version);
 
@@ -452,6 +454,43 @@ put_problems(ReturnSetInfo *rsinfo, List *problems, const char *severity,
 }
 
 /*
+ * migrate.resolve(version, state, reason, project) returns void
+ *
+ * The operator's way out, for a migration a person fixed by hand: marks it
+ * applied without running it, or pending again, with a history row that
+ * keeps the reason and the role.
+ */
+Datum
+migrate_resolve(PG_FUNCTION_ARGS)
+{
+	char	   *version = text_arg(fcinfo, 0);
+	char	   *state = text_arg(fcinfo, 1);
+	char	   *reason = text_arg(fcinfo, 2);
+	char	   *project = text_arg(fcinfo, 3);
+	MigrateChange call;
+	Migration  *m;
+
+	check_project(project);
+	check_version(version);
+	if (strcmp(state, "applied") != 0 && strcmp(state, "pending") != 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("invalid state \"%s\"", state),
+				 errdetail("A migration is resolved as \"applied\" or as \"pending\".")));
+	if (strspn(reason, " \t\r\n") == strlen(reason))
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("a resolution needs a reason"),
+				 errhint("Say what was done by hand: the history keeps it.")));
+
+	migrate_change_begin(&call, "migrate.resolve()", true);
+	m = migrate_plan_resolve(project, version, state);
+	migrate_runner_resolve(m, state, reason, migrate_catalog_next_run_id());
+	migrate_change_end(&call, CHANGE_WRITTEN);
+	PG_RETURN_VOID();
+}
+
+/*
  * CALL migrate.deploy(target, project, lock_timeout, retries, out_of_order,
  *					   wait, INOUT run_id, INOUT applied)
  *
@@ -532,6 +571,20 @@ lock_timeout_setting(const Interval *timeout)
 				 errmsg("lock_timeout must be at most %d milliseconds", INT_MAX)));
 	/* a positive timeout under a millisecond waits a millisecond */
 	return psprintf("%d", ms > 0 && ms < 1 ? 1 : (int) ms);
+}
+
+/*
+ * migrate.cancel(run_id) returns boolean
+ *
+ * Asks a running deploy to stop: true if it runs and has been asked, false
+ * if no deploy with that run id runs.
+ */
+Datum
+migrate_cancel(PG_FUNCTION_ARGS)
+{
+	if (PG_ARGISNULL(0))
+		null_argument(fcinfo, 0);
+	PG_RETURN_BOOL(migrate_deploy_cancel(PG_GETARG_INT64(0)));
 }
 
 /*

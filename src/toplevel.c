@@ -21,10 +21,10 @@
  * - The caller is not connected to SPI: a statement such as CREATE INDEX
  *	 CONCURRENTLY commits and starts transactions of its own, and a commit
  *	 ends every SPI connection made inside the transaction.
- * - No snapshot is active: the caller has committed since it last used
- *	 SPI, which in a procedure leaves a snapshot active until the commit
- *	 (the CALL's portal snapshot, EnsurePortalSnapshotExists), and a
- *	 statement that commits would find it still active.
+ * - No snapshot is active: SPI in a procedure leaves one active for the
+ *	 CALL's portal (EnsurePortalSnapshotExists) until the next commit, and
+ *	 the caller lets go of it first (ForgetPortalSnapshots); a statement
+ *	 that commits would find it still active.
  * - The current memory context outlives transactions: the statement may
  *	 commit.
  *

@@ -179,7 +179,8 @@ SELECT has_schema('migrate', 'schema migrate is still there');
 --
 -- The catalog is dumped by pg_dump (pg_extension_config_dump): every table
 -- and sequence of schema migrate, all rows, except migrate.generation,
--- whose single row the install script writes.
+-- whose single row the install script writes, and migrate.cancel_request,
+-- requests to stop deploys, which no restored database runs.
 --
 SELECT c::regclass AS dumped, condition
 FROM pg_extension, unnest(extconfig, extcondition) AS u(c, condition)
@@ -188,6 +189,7 @@ SELECT is_empty($$
 	SELECT c.oid::regclass::text FROM pg_class AS c
 	WHERE c.relnamespace = 'migrate'::regnamespace AND c.relkind IN ('r', 'p', 'S')
 	  AND c.oid <> 'migrate.generation'::regclass
+	  AND c.oid <> 'migrate.cancel_request'::regclass
 	  AND c.oid <> ALL ((SELECT extconfig FROM pg_extension
 						 WHERE extname = 'migrate')::oid[])$$,
 	'every catalog table and sequence is registered with pg_extension_config_dump');
