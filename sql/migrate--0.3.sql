@@ -560,6 +560,44 @@ RETURNS TABLE(project text, version migrate.version, name text, kind text,
 COMMENT ON FUNCTION migrate.status(text) IS
 	'every registered migration with its state; NULL project means all';
 
+CREATE PROCEDURE migrate.deploy_rollback(
+	steps integer DEFAULT 1,
+	project text DEFAULT 'default',
+	lock_timeout interval DEFAULT '1s',
+	retries integer DEFAULT 10,
+	wait boolean DEFAULT true,
+	INOUT run_id bigint DEFAULT NULL,
+	INOUT reverted integer DEFAULT NULL)
+	AS 'MODULE_PATHNAME', 'migrate_deploy_rollback'
+	LANGUAGE C;
+COMMENT ON PROCEDURE migrate.deploy_rollback(integer, text, interval, integer, boolean, bigint, integer) IS
+	'reverts the newest applied migrations of a project, one transaction each';
+
+CREATE PROCEDURE migrate.deploy_rollback_to(
+	target text,
+	project text DEFAULT 'default',
+	lock_timeout interval DEFAULT '1s',
+	retries integer DEFAULT 10,
+	wait boolean DEFAULT true,
+	INOUT run_id bigint DEFAULT NULL,
+	INOUT reverted integer DEFAULT NULL)
+	AS 'MODULE_PATHNAME', 'migrate_deploy_rollback_to'
+	LANGUAGE C;
+COMMENT ON PROCEDURE migrate.deploy_rollback_to(text, text, interval, integer, boolean, bigint, integer) IS
+	'reverts the applied migrations of a project above a target version, one transaction each';
+
+CREATE PROCEDURE migrate.deploy_rollback_all(
+	project text,
+	lock_timeout interval DEFAULT '1s',
+	retries integer DEFAULT 10,
+	wait boolean DEFAULT true,
+	INOUT run_id bigint DEFAULT NULL,
+	INOUT reverted integer DEFAULT NULL)
+	AS 'MODULE_PATHNAME', 'migrate_deploy_rollback_all'
+	LANGUAGE C;
+COMMENT ON PROCEDURE migrate.deploy_rollback_all(text, interval, integer, boolean, bigint, integer) IS
+	'reverts every applied migration of a project, one transaction each';
+
 CREATE FUNCTION migrate.cancel(run_id bigint)
 RETURNS boolean
 	AS 'MODULE_PATHNAME', 'migrate_cancel'

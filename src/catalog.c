@@ -532,7 +532,8 @@ migrate_catalog_delete(int64 id)
 
 /*
  * migrate_catalog_unapplied
- *		Every registration that is not applied (pending or failed), in no
+ *		Every registration that is not applied (pending, failed, running or
+ *		interrupted; not reverting, which is applied still), in no
  *		particular order, without scripts.  Uses the partial index
  *		migration_due_idx, so it stays cheap however many migrations are
  *		applied.
@@ -544,7 +545,8 @@ migrate_catalog_unapplied(void)
 
 	migrate_catalog_prepare(&plan,
 							"SELECT " MIGRATION_COLUMNS_NO_SCRIPTS " FROM migrate.migration"
-							" WHERE state OPERATOR(pg_catalog.<>) 'applied'",
+							" WHERE state OPERATOR(pg_catalog.<>) 'applied'"
+							" AND state OPERATOR(pg_catalog.<>) 'reverting'",
 							NULL);
 	return migrate_catalog_fetch(plan, NULL, 0);
 }
@@ -626,11 +628,11 @@ migrate_catalog_highest_applied(const char *project, bool *any_applied)
 							"SELECT (SELECT version::pg_catalog.text FROM migrate.migration"
 							"  WHERE kind OPERATOR(pg_catalog.=) 'versioned'"
 							"  AND project COLLATE pg_catalog.\"C\" OPERATOR(pg_catalog.=) $1"
-							"  AND state OPERATOR(pg_catalog.=) 'applied'"
+							"  AND state OPERATOR(pg_catalog.=) ANY ('{applied,reverting}')"
 							"  ORDER BY version DESC LIMIT 1),"
 							" EXISTS (SELECT FROM migrate.migration"
 							"  WHERE project COLLATE pg_catalog.\"C\" OPERATOR(pg_catalog.=) $1"
-							"  AND state OPERATOR(pg_catalog.=) 'applied')",
+							"  AND state OPERATOR(pg_catalog.=) ANY ('{applied,reverting}'))",
 							&args);
 	exec_one_row(plan, &args);
 	result = SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1);
@@ -659,7 +661,7 @@ migrate_catalog_applied_newest_first(const char *project, int limit)
 							"SELECT " MIGRATION_COLUMNS " FROM migrate.migration"
 							" WHERE kind OPERATOR(pg_catalog.=) 'versioned'"
 							" AND project COLLATE pg_catalog.\"C\" OPERATOR(pg_catalog.=) $1"
-							" AND state OPERATOR(pg_catalog.=) 'applied'"
+							" AND state OPERATOR(pg_catalog.=) ANY ('{applied,reverting}')"
 							" ORDER BY last_event DESC LIMIT $2",
 							&args);
 	return migrate_catalog_fetch(plan, &args, 0);
@@ -680,7 +682,7 @@ migrate_catalog_with_requires(bool applied_only)
 	migrate_catalog_prepare(&plan,
 							"SELECT " MIGRATION_COLUMNS_NO_SCRIPTS " FROM migrate.migration"
 							" WHERE pg_catalog.cardinality(requires) OPERATOR(pg_catalog.>) 0"
-							" AND (NOT $1 OR state OPERATOR(pg_catalog.=) 'applied')"
+							" AND (NOT $1 OR state OPERATOR(pg_catalog.=) ANY ('{applied,reverting}'))"
 							" ORDER BY project, version",
 							&args);
 	return migrate_catalog_fetch(plan, &args, 0);
@@ -784,7 +786,7 @@ migrate_catalog_deploying(int pid, int64 *run_id)
 	migrate_catalog_prepare(&plan,
 							"SELECT " MIGRATION_COLUMNS_NO_SCRIPTS
 							" FROM migrate.migration"
-							" WHERE state OPERATOR(pg_catalog.=) 'running'"
+							" WHERE state OPERATOR(pg_catalog.=) ANY ('{running,reverting}')"
 							" AND {{last_pid OPERATOR(pg_catalog.=) $1|$1 IS NULL}}"
 							" ORDER BY last_event DESC LIMIT 1",
 							&args);

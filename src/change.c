@@ -255,12 +255,12 @@ migrate_change_publish(ChangeOutcome outcome)
  *		migrate_change_end_deploy releases the locks.
  */
 int64
-migrate_change_begin_deploy(void)
+migrate_change_begin_deploy(const char *procedure)
 {
 	int			deploy_pid;
 	int64		run_id;
 
-	migrate_change_check("migrate.deploy()");
+	migrate_change_check(procedure);
 	if (!migrate_lock_deploy_begin(&deploy_pid))
 		deploy_running(deploy_pid);
 	run_id = migrate_catalog_next_run_id();

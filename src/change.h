@@ -32,7 +32,7 @@ extern bool migrate_change_begin_if_due(MigrateChange *call,
 										const char *function, bool wait);
 extern void migrate_change_end(MigrateChange *call, ChangeOutcome outcome);
 extern void migrate_change_publish(ChangeOutcome outcome);
-extern int64 migrate_change_begin_deploy(void);
+extern int64 migrate_change_begin_deploy(const char *procedure);
 extern void migrate_change_end_deploy(void);
 
 #endif							/* MIGRATE_CHANGE_H */

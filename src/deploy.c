@@ -120,10 +120,12 @@ migrate_deploy_run(const DeployOptions *options, bool atomic, int64 *run_id,
 	if (atomic || SPI_inside_nonatomic_context())
 		ereport(ERROR,
 				(errcode(ERRCODE_ACTIVE_SQL_TRANSACTION),
-				 errmsg("migrate.deploy() cannot run inside a transaction block"),
-				 errdetail("migrate.deploy() commits after each migration."),
+				 errmsg("%s cannot run inside a transaction block",
+						options->procedure),
+				 errdetail("%s commits after each migration.",
+						   options->procedure),
 				 errhint("Call it as a statement of its own, outside BEGIN and COMMIT, and not from a function, a procedure or a DO block.")));
-	migrate_change_check("migrate.deploy()");
+	migrate_change_check(options->procedure);
 
 	if (!options->wait)
 	{
@@ -144,7 +146,7 @@ migrate_deploy_run(const DeployOptions *options, bool atomic, int64 *run_id,
 		/* the caller's transaction: nothing of ours to publish */
 		SPI_commit();
 		MemoryContextSwitchTo(d.context);
-		d.run_id = migrate_change_begin_deploy();
+		d.run_id = migrate_change_begin_deploy(options->procedure);
 		deploy_plan(&d);
 		disconnect_spi(&d);
 	}
@@ -176,8 +178,12 @@ deploy_plan(Deploy *d)
 				(errcode(ERRCODE_UNDEFINED_OBJECT),
 				 errmsg("target migration %s is not registered",
 						migrate_migration_name(o->project, o->target, NULL))));
-	plan = migrate_plan_apply(o->project, o->target, o->out_of_order);
-	d->run = migrate_runner_begin(plan, false, d->run_id, o->lock_timeout);
+	if (o->revert)
+		plan = migrate_plan_revert(o->project, o->steps, o->target);
+	else
+		plan = migrate_plan_apply(o->project, o->target, o->out_of_order);
+	d->run = migrate_runner_begin(plan, o->revert, d->run_id,
+								  o->lock_timeout);
 	migrate_runner_before_statement(d->run, stop_if_cancelled, d);
 	migrate_catalog_forget_cancels();
 	migrate_deploy_worker_begun(d->run_id);

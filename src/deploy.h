@@ -14,7 +14,11 @@
 /* What a deploy is asked to do: migrate.deploy()'s arguments. */
 typedef struct DeployOptions
 {
-	const char *target;			/* NULL: everything */
+	const char *procedure;		/* its name, for messages */
+	bool		revert;			/* deploy_rollback*: revert, not apply */
+	int			steps;			/* with revert: how many, at most */
+	const char *target;			/* NULL: everything; with revert, the version
+								 * to revert down to */
 	const char *project;		/* NULL: every project */
 	const char *lock_timeout;	/* a value for the setting, "0" for none */
 	int			retries;

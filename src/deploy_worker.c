@@ -68,6 +68,8 @@ typedef struct DeployWorkerArgs
 	Oid			database;
 	Oid			session_user;
 	Oid			current_user;
+	bool		revert;
+	int			steps;
 	bool		has_target;
 	bool		has_project;
 	bool		out_of_order;
@@ -117,6 +119,8 @@ migrate_deploy_launch(const DeployOptions *options)
 	args->database = MyDatabaseId;
 	args->session_user = GetSessionUserId();
 	args->current_user = GetUserId();
+	args->revert = options->revert;
+	args->steps = options->steps;
 	args->has_target = options->target != NULL;
 	if (options->target)
 		strlcpy(args->target, options->target, sizeof(args->target));
@@ -292,12 +296,25 @@ migrate_deploy_worker_main(Datum main_arg)
 								 true, 0, false);
 
 	initStringInfo(&sql);
-	appendStringInfo(&sql, "CALL migrate.deploy(target => %s, project => %s, "
-					 "lock_timeout => %s, retries => %d, out_of_order => %s)",
-					 args->has_target ? quote_literal_cstr(args->target) : "NULL",
-					 args->has_project ? quote_literal_cstr(args->project) : "NULL",
+	if (!args->revert)
+		appendStringInfo(&sql, "CALL migrate.deploy(target => %s, project => %s, "
+						 "out_of_order => %s, ",
+						 args->has_target ? quote_literal_cstr(args->target) : "NULL",
+						 args->has_project ? quote_literal_cstr(args->project) : "NULL",
+						 args->out_of_order ? "true" : "false");
+	else if (args->has_target)
+		appendStringInfo(&sql, "CALL migrate.deploy_rollback_to(%s, %s, ",
+						 quote_literal_cstr(args->target),
+						 quote_literal_cstr(args->project));
+	else if (args->steps == INT_MAX)
+		appendStringInfo(&sql, "CALL migrate.deploy_rollback_all(%s, ",
+						 quote_literal_cstr(args->project));
+	else
+		appendStringInfo(&sql, "CALL migrate.deploy_rollback(%d, %s, ",
+						 args->steps, quote_literal_cstr(args->project));
+	appendStringInfo(&sql, "lock_timeout => %s, retries => %d)",
 					 quote_literal_cstr(psprintf("%s ms", args->lock_timeout)),
-					 args->retries, args->out_of_order ? "true" : "false");
+					 args->retries);
 	debug_query_string = sql.data;
 	pgstat_report_activity(STATE_RUNNING, sql.data);
 	migrate_toplevel_execute(sql.data);

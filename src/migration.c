@@ -214,3 +214,16 @@ migrate_registrant_check(const Migration *m, RegistrantAction action)
 					   m->registered_by, user)));
 	return InvalidOid;			/* keep the compiler quiet */
 }
+
+/*
+ * migrate_migration_is_applied
+ *		Whether m is applied: "applied", or "reverting" (a deploy reverts
+ *		it, or was interrupted reverting it: its schema is still there, at
+ *		least in part).
+ */
+bool
+migrate_migration_is_applied(const Migration *m)
+{
+	return strcmp(m->state, "applied") == 0 ||
+		strcmp(m->state, "reverting") == 0;
+}

@@ -66,5 +66,6 @@ extern bool migrate_migration_requires(const Migration *m,
 									   const char *version);
 extern Oid	migrate_registrant_check(const Migration *m,
 									 RegistrantAction action);
+extern bool migrate_migration_is_applied(const Migration *m);
 
 #endif							/* MIGRATE_MIGRATION_H */

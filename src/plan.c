@@ -548,7 +548,7 @@ migrate_plan_resolve(const char *project, const char *version,
 				(errcode(ERRCODE_UNDEFINED_OBJECT),
 				 errmsg("migration %s is not registered",
 						migrate_migration_name(project, version, NULL))));
-	if (to_applied && strcmp(m->state, "applied") == 0)
+	if (to_applied && migrate_migration_is_applied(m))
 		ereport(ERROR,
 				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
 				 errmsg("migration %s is applied already",
@@ -561,26 +561,16 @@ migrate_plan_resolve(const char *project, const char *version,
 
 	if (to_applied)
 	{
-		List	   *applied = migrate_catalog_with_requires(true);
-
 		foreach(lc, m->requires)
 		{
 			char	   *rproject;
 			char	   *rversion;
-			ListCell   *la;
-			bool		found = false;
+			Migration  *r;
 
 			migrate_requirement_split((char *) lfirst(lc), m->project,
 									  &rproject, &rversion);
-			foreach(la, applied)
-			{
-				Migration  *a = (Migration *) lfirst(la);
-
-				if (!a->repeatable && strcmp(a->project, rproject) == 0 &&
-					version_cmp(a->version, rversion) == 0)
-					found = true;
-			}
-			if (!found)
+			r = migrate_catalog_get(rproject, rversion, NULL);
+			if (r == NULL || !migrate_migration_is_applied(r))
 				ereport(ERROR,
 						(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
 						 errmsg("cannot mark migration %s applied because it requires migration %s, which is not applied",

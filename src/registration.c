@@ -129,7 +129,7 @@ migrate_registration_store(Migration *m)
 		return REGISTRATION_UNCHANGED;
 
 	(void) migrate_registrant_check(old, REGISTRANT_CHANGE);
-	if (!m->repeatable && strcmp(old->state, "applied") == 0 &&
+	if (!m->repeatable && migrate_migration_is_applied(old) &&
 		strcmp(old->checksum, m->checksum) != 0)
 		ereport(ERROR,
 				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
@@ -167,7 +167,7 @@ migrate_registration_remove(const char *project, const char *version)
 				(errcode(ERRCODE_UNDEFINED_OBJECT),
 				 errmsg("migration %s is not registered",
 						migrate_migration_name(project, version, NULL))));
-	if (strcmp(m->state, "applied") == 0)
+	if (migrate_migration_is_applied(m))
 		ereport(ERROR,
 				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
 				 errmsg("cannot unregister migration %s because it is applied",

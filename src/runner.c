@@ -1062,7 +1062,18 @@ record(RunState *rs, const char *status, ErrorData *edata, double duration_ms,
 
 	if (strcmp(status, "started") == 0 || strcmp(status, "retry") == 0)
 	{
-		state = "running";
+		/* a deploy applies it, or reverts it (it stays applied till then) */
+		state = rs->revert ? "reverting" : "running";
+		applied_checksum = m->applied_checksum;
+	}
+	else if (strcmp(status, "ok") != 0 && rs->revert)
+	{
+		/*
+		 * A failed revert was rolled back: the migration is applied still,
+		 * unless a deploy completed statements of its down script, which the
+		 * next one resumes.
+		 */
+		state = statements_done > 0 ? "reverting" : "applied";
 		applied_checksum = m->applied_checksum;
 	}
 	else if (strcmp(status, "ok") != 0)
@@ -1081,7 +1092,7 @@ record(RunState *rs, const char *status, ErrorData *edata, double duration_ms,
 		applied_checksum = m->checksum;
 	}
 	migrate_catalog_record(&ev, state, applied_checksum, statements_done);
-	if (strcmp(state, "running") != 0)
+	if (strcmp(status, "started") != 0 && strcmp(status, "retry") != 0)
 		notify(&ev);
 	MemoryContextSwitchTo(oldcontext);
 }

@@ -55,6 +55,9 @@ PG_FUNCTION_INFO_V1(migrate_rollback_to);
 PG_FUNCTION_INFO_V1(migrate_rollback_all);
 PG_FUNCTION_INFO_V1(migrate_baseline);
 PG_FUNCTION_INFO_V1(migrate_deploy);
+PG_FUNCTION_INFO_V1(migrate_deploy_rollback);
+PG_FUNCTION_INFO_V1(migrate_deploy_rollback_to);
+PG_FUNCTION_INFO_V1(migrate_deploy_rollback_all);
 PG_FUNCTION_INFO_V1(migrate_resolve);
 PG_FUNCTION_INFO_V1(migrate_cancel);
 PG_FUNCTION_INFO_V1(migrate_status);
@@ -70,11 +73,15 @@ static void check_name(const char *name);
 static void check_target(const char *project, const char *target);
 static void check_transactional(List *plan);
 static char *lock_timeout_setting(const Interval *timeout);
+static void deploy_options(FunctionCallInfo fcinfo, int argno,
+						   DeployOptions *options);
+static Datum call_deploy(FunctionCallInfo fcinfo,
+						 const DeployOptions *options);
 static void put_problems(ReturnSetInfo *rsinfo, List *problems,
 						 const char *severity, const char *problem);
 static void revert(FunctionCallInfo fcinfo, const char *function,
-				   const char *project, int steps, const char *target,
-				   bool dry_run, bool wait);
+				   const char *procedure, const char *project, int steps,
+				   const char *target, bool dry_run, bool wait);
 static void return_results(FunctionCallInfo fcinfo, List *results,
 						   int64 run_id);
 
@@ -305,7 +312,8 @@ migrate_rollback(PG_FUNCTION_ARGS)
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 				 errmsg("steps must be at least 1, not %d", steps)));
-	revert(fcinfo, "migrate.rollback()", project, steps, NULL, dry_run, wait);
+	revert(fcinfo, "migrate.rollback()", "migrate.deploy_rollback()", project,
+		   steps, NULL, dry_run, wait);
 	return (Datum) 0;
 }
 
@@ -325,8 +333,8 @@ migrate_rollback_to(PG_FUNCTION_ARGS)
 
 	check_project(project);
 	check_version(target);
-	revert(fcinfo, "migrate.rollback_to()", project, INT_MAX, target,
-		   dry_run, wait);
+	revert(fcinfo, "migrate.rollback_to()", "migrate.deploy_rollback_to()",
+		   project, INT_MAX, target, dry_run, wait);
 	return (Datum) 0;
 }
 
@@ -342,8 +350,8 @@ migrate_rollback_all(PG_FUNCTION_ARGS)
 	bool		wait = bool_arg(fcinfo, 2);
 
 	check_project(project);
-	revert(fcinfo, "migrate.rollback_all()", project, INT_MAX, NULL,
-		   dry_run, wait);
+	revert(fcinfo, "migrate.rollback_all()", "migrate.deploy_rollback_all()",
+		   project, INT_MAX, NULL, dry_run, wait);
 	return (Datum) 0;
 }
 
@@ -351,12 +359,14 @@ migrate_rollback_all(PG_FUNCTION_ARGS)
  * The body of the rollback functions: revert the plan and return its rows.
  */
 static void
-revert(FunctionCallInfo fcinfo, const char *function, const char *project,
-	   int steps, const char *target, bool dry_run, bool wait)
+revert(FunctionCallInfo fcinfo, const char *function, const char *procedure,
+	   const char *project, int steps, const char *target, bool dry_run,
+	   bool wait)
 {
 	MigrateChange call;
 	List	   *plan;
 	List	   *results;
+	ListCell   *lc;
 	int64		run_id;
 
 	InitMaterializedSRF(fcinfo, 0);
@@ -365,6 +375,20 @@ revert(FunctionCallInfo fcinfo, const char *function, const char *project,
 		check_target(project, target);
 
 	plan = migrate_plan_revert(project, steps, target);
+	foreach(lc, plan)
+	{
+		Migration  *m = (Migration *) lfirst(lc);
+
+		if (!m->transactional)
+			ereport(ERROR,
+					(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
+					 errmsg("migration %s is not transactional and cannot be reverted inside %s",
+							migrate_migration_describe(m), function),
+					 errdetail("%s runs in the caller's transaction; the down script of this migration must run outside any transaction block.",
+							   function),
+					 errhint("Revert it with CALL %s, which runs each statement of its down script in a transaction of its own.",
+							 procedure)));
+	}
 	results = migrate_runner_run(plan, true, true, dry_run, &run_id);
 	return_results(fcinfo, results, run_id);
 	/* what was reverted is pending again */
@@ -493,24 +517,13 @@ migrate_resolve(PG_FUNCTION_ARGS)
 /*
  * CALL migrate.deploy(target, project, lock_timeout, retries, out_of_order,
  *					   wait, INOUT run_id, INOUT applied)
- *
- * Returns the run id and how many migrations were applied (NULL with wait
- * false: a background worker goes on), as the row of its INOUT arguments
- * (their input values are ignored).
  */
 Datum
 migrate_deploy(PG_FUNCTION_ARGS)
 {
 	DeployOptions options = {0};
-	CallContext *call = (CallContext *) fcinfo->context;
-	bool		atomic = call == NULL || !IsA(call, CallContext) || call->atomic;
-	Interval   *timeout;
-	int64		run_id;
-	int			applied;
-	TupleDesc	tupdesc;
-	Datum		values[2];
-	bool		nulls[2] = {false, false};
 
+	options.procedure = "migrate.deploy()";
 	options.target = PG_ARGISNULL(0) ? NULL : text_arg(fcinfo, 0);
 	options.project = PG_ARGISNULL(1) ? NULL : text_arg(fcinfo, 1);
 	if (options.project)
@@ -524,27 +537,109 @@ migrate_deploy(PG_FUNCTION_ARGS)
 					 errhint("Call migrate.deploy(target => '...', project => 'default').")));
 		check_version(options.target);
 	}
-	if (PG_ARGISNULL(2))
-		null_argument(fcinfo, 2);
-	timeout = PG_GETARG_INTERVAL_P(2);
-	options.lock_timeout = lock_timeout_setting(timeout);
-	options.retries = int4_arg(fcinfo, 3);
-	if (options.retries < 0)
+	deploy_options(fcinfo, 2, &options);
+	options.out_of_order = bool_arg(fcinfo, 4);
+	options.wait = bool_arg(fcinfo, 5);
+	return call_deploy(fcinfo, &options);
+}
+
+/*
+ * CALL migrate.deploy_rollback(steps, project, lock_timeout, retries, wait,
+ *								INOUT run_id, INOUT reverted)
+ * and the same for deploy_rollback_to(target, ...) and
+ * deploy_rollback_all(project, ...): the procedure counterparts of
+ * rollback*, with deploy's transactions.
+ */
+Datum
+migrate_deploy_rollback(PG_FUNCTION_ARGS)
+{
+	DeployOptions options = {0};
+
+	options.procedure = "migrate.deploy_rollback()";
+	options.revert = true;
+	options.steps = int4_arg(fcinfo, 0);
+	options.project = text_arg(fcinfo, 1);
+	check_project(options.project);
+	if (options.steps < 1)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("steps must be at least 1, not %d", options.steps)));
+	deploy_options(fcinfo, 2, &options);
+	options.wait = bool_arg(fcinfo, 4);
+	return call_deploy(fcinfo, &options);
+}
+
+Datum
+migrate_deploy_rollback_to(PG_FUNCTION_ARGS)
+{
+	DeployOptions options = {0};
+
+	options.procedure = "migrate.deploy_rollback_to()";
+	options.revert = true;
+	options.steps = INT_MAX;
+	options.target = text_arg(fcinfo, 0);
+	options.project = text_arg(fcinfo, 1);
+	check_project(options.project);
+	check_version(options.target);
+	deploy_options(fcinfo, 2, &options);
+	options.wait = bool_arg(fcinfo, 4);
+	return call_deploy(fcinfo, &options);
+}
+
+Datum
+migrate_deploy_rollback_all(PG_FUNCTION_ARGS)
+{
+	DeployOptions options = {0};
+
+	options.procedure = "migrate.deploy_rollback_all()";
+	options.revert = true;
+	options.steps = INT_MAX;
+	options.project = text_arg(fcinfo, 0);
+	check_project(options.project);
+	deploy_options(fcinfo, 1, &options);
+	options.wait = bool_arg(fcinfo, 3);
+	return call_deploy(fcinfo, &options);
+}
+
+/* A deploy's lock_timeout and retries, arguments argno and argno + 1. */
+static void
+deploy_options(FunctionCallInfo fcinfo, int argno, DeployOptions *options)
+{
+	if (PG_ARGISNULL(argno))
+		null_argument(fcinfo, argno);
+	options->lock_timeout = lock_timeout_setting(PG_GETARG_INTERVAL_P(argno));
+	options->retries = int4_arg(fcinfo, argno + 1);
+	if (options->retries < 0)
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 				 errmsg("retries must not be negative")));
-	options.out_of_order = bool_arg(fcinfo, 4);
-	options.wait = bool_arg(fcinfo, 5);
+}
+
+/*
+ * Runs a deploy and returns the row of its INOUT arguments: the run id and
+ * how many migrations it applied or reverted (NULL with wait false: a
+ * background worker goes on).  Their input values are ignored.
+ */
+static Datum
+call_deploy(FunctionCallInfo fcinfo, const DeployOptions *options)
+{
+	CallContext *call = (CallContext *) fcinfo->context;
+	bool		atomic = call == NULL || !IsA(call, CallContext) || call->atomic;
+	int64		run_id;
+	int			done;
+	TupleDesc	tupdesc;
+	Datum		values[2];
+	bool		nulls[2] = {false, false};
 
 	if (get_call_result_type(fcinfo, NULL, &tupdesc) != TYPEFUNC_COMPOSITE)
-		elog(ERROR, "migrate.deploy() must return its INOUT arguments as a row");
+		elog(ERROR, "a deploy procedure must return its INOUT arguments as a row");
 	tupdesc = BlessTupleDesc(tupdesc);
 
-	migrate_deploy_run(&options, atomic, &run_id, &applied);
+	migrate_deploy_run(options, atomic, &run_id, &done);
 
 	values[0] = Int64GetDatum(run_id);
-	values[1] = Int32GetDatum(applied);
-	nulls[1] = applied < 0;		/* the worker has just begun */
+	values[1] = Int32GetDatum(done);
+	nulls[1] = done < 0;		/* the worker has just begun */
 	PG_RETURN_DATUM(HeapTupleGetDatum(heap_form_tuple(tupdesc, values, nulls)));
 }
 

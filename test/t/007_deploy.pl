@@ -68,7 +68,9 @@ sub close_gate
 # psql harness, its output buffers and the backend pid.
 sub start_blocked_deploy
 {
-	my ($what, $version, $statement, $options) = @_;
+	my ($what, $version, $statement, $options, $call, $part) = @_;
+	$call //= "CALL migrate.deploy(lock_timeout => '0')";
+	$part //= 'up';
 	my $connstr =
 	  $node->connstr('postgres') . ' application_name=deployer';
 	$connstr .= " options='$options'" if defined $options;
@@ -76,7 +78,7 @@ sub start_blocked_deploy
 	my $h = IPC::Run::start(
 		[
 			$node->installed_command('psql'), '-XAtq', '-v', 'VERBOSITY=verbose',
-			'-d', $connstr, '-c', "CALL migrate.deploy(lock_timeout => '0')"
+			'-d', $connstr, '-c', $call
 		],
 		'>', \$out, '2>', \$err,
 		IPC::Run::timeout($PostgreSQL::Test::Utils::timeout_default));
@@ -85,7 +87,7 @@ sub start_blocked_deploy
 			'postgres', qq{
 SELECT count(*) = 1 FROM pg_stat_activity
 WHERE application_name = 'deployer' AND wait_event_type = 'Lock'
-  AND query LIKE '/* migrate: up of default $version "%", statement $statement of %'}
+  AND query LIKE '/* migrate: $part of default $version "%", statement $statement of %'}
 		),
 		"$what: the deploy waits in statement $statement of $version");
 	my $pid = $node->safe_psql('postgres',
@@ -429,6 +431,60 @@ is( $node->safe_psql(
 check_no_deploy_lock('background');
 deploy('background', 1);
 check_all_applied('background');
+
+#
+# SIGKILL while deploy_rollback reverts a migration: the migration is
+# interrupted but applied still (its revert was rolled back); deploy leaves
+# it alone, and the next deploy_rollback reverts it
+#
+$node->safe_psql(
+	'postgres', q{
+SELECT migrate.register('009', 'revertible',
+	up => $$CREATE TABLE t9 (id int)$$,
+	down => $$DROP TABLE t9;
+SELECT count(*) FROM gate;$$);
+CALL migrate.deploy();
+});
+$blocker = close_gate();
+($h, $out, $err, $pid) = start_blocked_deploy('revert', '009', 2, undef,
+	"CALL migrate.deploy_rollback(lock_timeout => '0')", 'down');
+is( $node->safe_psql(
+		'postgres',
+		"SELECT state, pid FROM migrate.status() WHERE version::text = '009'"),
+	"running|$pid",
+	'revert: status() shows 009 running while its down script runs');
+kill_backend('revert', $pid, $h, $out, $err);
+$blocker->quit;
+is( $node->safe_psql(
+		'postgres',
+		"SELECT state, pid FROM migrate.status() WHERE version::text = '009'"),
+	"interrupted|$pid",
+	'revert: after the crash 009 is interrupted');
+is($node->safe_psql('postgres', "SELECT to_regclass('t9') IS NOT NULL"),
+	't', 'revert: the interrupted revert was rolled back: t9 is there');
+deploy('revert', 0);
+is( $node->safe_psql(
+		'postgres',
+		"SELECT state FROM migrate.status() WHERE version::text = '009'"),
+	'interrupted',
+	'revert: deploy does not apply a migration whose revert was interrupted');
+my ($ret2, $out2, $err2) = $node->psql('postgres',
+	'CALL migrate.deploy_rollback()');
+is($ret2, 0, 'revert: the next deploy_rollback succeeds') or diag $err2;
+like($out2, qr/^\d+\|1$/, 'revert: it reverts 009');
+is( $node->safe_psql(
+		'postgres',
+		"SELECT state, to_regclass('t9') IS NULL FROM migrate.status() WHERE version::text = '009'"
+	),
+	'pending|t',
+	'revert: 009 is pending, its table gone');
+check_no_deploy_lock('revert');
+deploy('revert', 1);
+is( $node->safe_psql(
+		'postgres',
+		"SELECT count(*) FROM migrate.status() WHERE state <> 'applied'"),
+	'0',
+	'revert: deploy applies 009 again; every migration is applied');
 
 #
 # 3,000 migrations with the default max_locks_per_transaction: a deploy
