@@ -13,7 +13,7 @@ CREATE EXTENSION pgtap;
 CREATE EXTENSION migrate;
 RESET client_min_messages;
 
-SELECT plan(19);
+SELECT plan(20);
 
 SET client_min_messages = warning;
 SELECT migrate.register('1', 'one', $$CREATE TABLE one (id int)$$);
@@ -75,6 +75,11 @@ SELECT throws_ok($$SELECT migrate.resolve('2', 'applied', 'made by hand', 'other
 				 '55000',
 				 'cannot mark migration other 2 "needs base" applied because it requires migration other 1, which is not applied',
 				 'a migration cannot become applied before what it requires');
+SET client_min_messages = warning;
+SELECT count(*) FROM migrate.run(target => '1', project => 'other');
+RESET client_min_messages;
+SELECT lives_ok($$SELECT migrate.resolve('2', 'applied', 'made by hand', 'other')$$,
+				'once what it requires is applied, it can be');
 
 --
 -- Applied, resolved as pending: run() applies it again.
