@@ -186,8 +186,13 @@ migrate_lock_deploy_begin(int *deploy_pid)
 			LOCKACQUIRE_NOT_AVAIL)
 			break;
 		/* another deploy, or a caller looking for one for an instant */
-		if (deploy_running(deploy_pid) || tries == 1000)
+		if (deploy_running(deploy_pid))
 			return false;
+		if (tries == 1000)
+		{
+			*deploy_pid = 0;
+			return false;
+		}
 		CHECK_FOR_INTERRUPTS();
 		pg_usleep(1000L);
 	}
