@@ -1,8 +1,9 @@
 /*-------------------------------------------------------------------------
  *
  * deploy.c
- *	  CALL migrate.deploy(): the plan of run(), one transaction per
- *	  migration, with durable progress.
+ *	  CALL migrate.deploy() (and deploy_rollback*): the plan of run() (or
+ *	  of rollback*), one transaction per migration, with durable progress,
+ *	  retries, and migrate.cancel().
  *
  * deploy is a procedure, so that it can commit: it connects to SPI in
  * non-atomic mode and commits with SPI_commit, as PL/pgSQL's COMMIT does.
@@ -30,12 +31,15 @@
  *	   and the next migration's "started" event joins that transaction, so
  *	   one commit per migration publishes its result and the next one's
  *	   start (change.c's step 5 runs before each commit);
- *	5. on a failure that is the migration's own: commit the failure, then
- *	   throw it; on anything else (cancel, termination, a crash): nothing
- *	   more is written, and the migration stays "running" with the
- *	   statements it completed.  migrate.cancel asks a deploy to stop: it
- *	   looks between migrations, between statements and while it pauses
- *	   before a retry, and throws 57014 there;  status() shows it interrupted as soon as
+ *	5. on a lock it could not get in time, or a deadlock: record a
+ *	   "retry" event, commit, pause and try again (the migration, or for a
+ *	   non-transactional one the statement), up to the retries asked for;
+ *	   on a failure that is the migration's own: commit the failure, then
+ *	   throw it; on anything else (cancel, termination, a crash, and
+ *	   migrate.cancel, which a deploy looks for between migrations, before
+ *	   each statement and while it pauses, and answers with 57014):
+ *	   nothing more is written, and the migration stays "running" with the
+ *	   statements it completed.  status() shows it interrupted as soon as
  *	   the run lock is gone, and the next deploy (or run(), for a
  *	   transactional one) applies it, from its first statement not done;
  *	6. release the session locks, on every exit (the backend's end
@@ -56,12 +60,12 @@
 #include "common/pg_prng.h"
 #include "executor/spi.h"
 #include "miscadmin.h"
-#include "utils/acl.h"
-#include "utils/portal.h"
 #include "storage/latch.h"
+#include "utils/acl.h"
+#include "utils/memutils.h"
+#include "utils/portal.h"
 #include "utils/timestamp.h"
 #include "utils/wait_event.h"
-#include "utils/memutils.h"
 
 #include "catalog.h"
 #include "change.h"
@@ -92,17 +96,17 @@ static ErrorData *deploy_statement(Deploy *d, const Migration *m,
 static void back_off(Deploy *d, const Migration *m, int attempt,
 					 const ErrorData *edata);
 static bool cancelled(Deploy *d);
-static void wake_deploy(XactEvent event, void *arg);
-
-/* The deploy a migrate.cancel() of this transaction asked to stop. */
-static int64 wake_at_commit = 0;
-static bool wake_registered = false;
 static void stop_if_cancelled(void *arg);
+static void wake_deploy(XactEvent event, void *arg);
 static void connect_spi(Deploy *d);
 static void disconnect_spi(Deploy *d);
 static void commit(Deploy *d);
 static void abort_transaction(Deploy *d);
 static void connect_spi_caller(void);
+
+/* The deploy a migrate.cancel() of this transaction asked to stop. */
+static int64 wake_at_commit = 0;
+static bool wake_registered = false;
 
 /*
  * migrate_deploy_run
