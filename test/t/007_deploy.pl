@@ -12,7 +12,9 @@
 # - a non-transactional one from its first statement not done, dropping
 #	the invalid index that a killed CREATE INDEX CONCURRENTLY left;
 #
-# The same holds for the background worker of a deploy (wait => false).
+# The same holds for the background worker of a deploy (wait => false),
+# and for a revert (deploy_rollback).  While a deploy retries a lock it
+# could not get in time, the application's queries on that table go on.
 # And a deploy of thousands of migrations needs no more lock table than one
 # migration does, where run(), one transaction for all, runs out of it.
 #
@@ -485,6 +487,61 @@ is( $node->safe_psql(
 		"SELECT count(*) FROM migrate.status() WHERE state <> 'applied'"),
 	'0',
 	'revert: deploy applies 009 again; every migration is applied');
+
+#
+# Traffic goes on while a deploy waits for a lock: a long report holds
+# orders; the deploy's ALTER TABLE needs ACCESS EXCLUSIVE and queues for
+# at most lock_timeout at a time; an application's INSERT, which queues
+# behind it, goes through while the report still runs; and the migration
+# is applied once the report ends
+#
+$node->safe_psql(
+	'postgres', q{
+CREATE TABLE orders (id int);
+SELECT migrate.register('010', 'add a column',
+	up => $$ALTER TABLE orders ADD COLUMN note text$$);
+});
+my $report = $node->background_psql('postgres');
+$report->query_safe('BEGIN; SELECT count(*) FROM orders');
+($h, $out, $err, $pid) = start_blocked_deploy('traffic', '010', 1, undef,
+	"CALL migrate.deploy(lock_timeout => '300ms', retries => 1000)");
+my ($app_out, $app_err) = ('', '');
+my $app = IPC::Run::start(
+	[
+		$node->installed_command('psql'), '-XAtq', '-d',
+		$node->connstr('postgres'), '-c',
+		'INSERT INTO orders VALUES (1) RETURNING id'
+	],
+	'>', \$app_out, '2>', \$app_err,
+	IPC::Run::timeout($PostgreSQL::Test::Utils::timeout_default));
+$app->finish;
+is($app_out, "1\n",
+	'traffic: an INSERT behind the deploy\'s queued lock goes through');
+is( $node->safe_psql(
+		'postgres',
+		"SELECT count(*) FROM pg_stat_activity WHERE state = 'idle in transaction' AND query LIKE '%FROM orders%'"
+	),
+	'1',
+	'traffic: while the report still runs');
+ok( $node->poll_query_until(
+		'postgres',
+		"SELECT count(*) > 0 FROM migrate.history WHERE version::text = '010' AND status = 'retry'"
+	),
+	'traffic: the deploy records its retries');
+$report->query_safe('COMMIT');
+$report->quit;
+$h->finish;
+ok(!$h->result, 'traffic: the deploy succeeds once the report ends')
+  or diag $$err;
+like(
+	$$err,
+	qr/NOTICE:  00000: retrying migration default 010 "add a column" in \d+ ms \(retry 1 of 1000\)/,
+	'traffic: a NOTICE announced each retry');
+is( $node->safe_psql(
+		'postgres',
+		"SELECT state FROM migrate.status() WHERE version::text = '010'"),
+	'applied',
+	'traffic: 010 is applied');
 
 #
 # 3,000 migrations with the default max_locks_per_transaction: a deploy
