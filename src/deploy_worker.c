@@ -23,7 +23,10 @@
  *	 plan, the worker sends a message of its own ('M', the run id); the
  *	 launcher, which until then relays the worker's NOTICEs and rethrows
  *	 its error (another deploy running, a role check, a dependency cycle),
- *	 detaches and returns the run id.  What the worker says afterwards goes
+ *	 acknowledges it in the shared memory, detaches and returns the run
+ *	 id.  The worker starts no migration before that acknowledgement: a
+ *	 launcher cancelled in between stops the worker instead, and its
+ *	 client is told that the deploy did not begin.  What the worker says afterwards goes
  *	 to the server log only; migrate.history, status() and migrate.activity
  *	 follow the deploy, and its run lock (lock.c) tells status() whether it
  *	 still runs.
@@ -42,7 +45,10 @@
 #include "storage/ipc.h"
 #include "pgstat.h"
 #include "postmaster/bgworker.h"
+#include "port/atomics.h"
 #include "storage/dsm.h"
+#include "storage/latch.h"
+#include "storage/procarray.h"
 #include "storage/shm_mq.h"
 #include "storage/shm_toc.h"
 #include "tcop/tcopprot.h"
@@ -50,6 +56,7 @@
 #include "utils/builtins.h"
 #include "utils/guc.h"
 #include "utils/memutils.h"
+#include "utils/wait_event.h"
 
 #include "deploy_worker.h"
 #include "toplevel.h"
@@ -65,6 +72,8 @@ PGDLLEXPORT void migrate_deploy_worker_main(Datum main_arg);
 /* What the launcher tells the worker, in the shared memory segment. */
 typedef struct DeployWorkerArgs
 {
+	pg_atomic_uint32 acknowledged;	/* the launcher has the run id */
+	int			launcher_pid;
 	Oid			database;
 	Oid			session_user;
 	Oid			current_user;
@@ -82,8 +91,10 @@ typedef struct DeployWorkerArgs
 /* Whether this backend is a deploy's background worker, and its queue. */
 static bool in_worker = false;
 static shm_mq_handle *worker_queue = NULL;
+static DeployWorkerArgs *worker_args = NULL;
 
 static void relay(shm_mq_handle *mqh, int64 *run_id);
+static void caller_left(void) pg_attribute_noreturn();
 
 /*
  * migrate_deploy_launch
@@ -116,6 +127,8 @@ migrate_deploy_launch(const DeployOptions *options)
 
 	args = shm_toc_allocate(toc, sizeof(DeployWorkerArgs));
 	memset(args, 0, sizeof(DeployWorkerArgs));
+	pg_atomic_init_u32(&args->acknowledged, 0);
+	args->launcher_pid = MyProcPid;
 	args->database = MyDatabaseId;
 	args->session_user = GetSessionUserId();
 	args->current_user = GetUserId();
@@ -166,12 +179,22 @@ migrate_deploy_launch(const DeployOptions *options)
 	{
 		/*
 		 * The deploy's own error, or ours (a cancel, a timeout): either way
-		 * the caller is told the deploy did not begin, so it must not.
+		 * the caller is told the deploy did not begin, so it must not.  It
+		 * waits for our acknowledgement before its first migration.
 		 */
 		TerminateBackgroundWorker(handle);
 		PG_RE_THROW();
 	}
 	PG_END_TRY();
+
+	/*
+	 * From here the caller is told the deploy began: say so to the worker,
+	 * with nothing in between that could throw.
+	 */
+	HOLD_INTERRUPTS();
+	pg_atomic_write_u32(&args->acknowledged, 1);
+	SetLatch(&shm_mq_get_sender(mq)->procLatch);
+	RESUME_INTERRUPTS();
 	dsm_detach(seg);
 	return run_id;
 }
@@ -238,10 +261,32 @@ migrate_deploy_worker_begun(int64 run_id)
 	/* as the redirected protocol messages go: the type, then the data */
 	if (shm_mq_send(worker_queue, msg.len, msg.data, false, true) !=
 		SHM_MQ_SUCCESS)
-		ereport(ERROR,
-				(errcode(ERRCODE_CONNECTION_FAILURE),
-				 errmsg("the caller of the deploy left before it began")));
+		caller_left();
 	pfree(msg.data);
+
+	/*
+	 * Nothing starts before the caller knows: it may be cancelled while the
+	 * message is on its way, and then it stops us (SIGTERM) and tells its
+	 * client that the deploy did not begin.
+	 */
+	while (pg_atomic_read_u32(&worker_args->acknowledged) == 0)
+	{
+		CHECK_FOR_INTERRUPTS();
+		if (BackendPidGetProc(worker_args->launcher_pid) == NULL)
+			caller_left();
+		(void) WaitLatch(MyLatch, WL_LATCH_SET | WL_TIMEOUT | WL_EXIT_ON_PM_DEATH,
+						 100L, PG_WAIT_EXTENSION);
+		ResetLatch(MyLatch);
+	}
+}
+
+/* The worker's end when its caller is gone before the deploy began. */
+static void
+caller_left(void)
+{
+	ereport(ERROR,
+			(errcode(ERRCODE_CONNECTION_FAILURE),
+			 errmsg("the caller of the deploy left before it began")));
 }
 
 /*
@@ -275,6 +320,7 @@ migrate_deploy_worker_main(Datum main_arg)
 				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
 				 errmsg("bad magic number in the shared memory of a deploy")));
 	args = shm_toc_lookup(toc, 0, false);
+	worker_args = args;
 	mq = shm_toc_lookup(toc, 1, false);
 	shm_mq_set_sender(mq, MyProc);
 	worker_queue = shm_mq_attach(mq, seg, NULL);
