@@ -35,6 +35,20 @@
  * that are not the migration's own fault always propagate.  One helper,
  * in_subtransaction, is the subtransaction protocol for both.
  *
+ * A deploy (deploy.c) drives a run one migration at a time and commits
+ * between them: migrate_runner_started records a migration's start,
+ * migrate_runner_apply runs a transactional one in a subtransaction (a
+ * lock failure there may become a "retry" event instead of a failure),
+ * and a non-transactional one goes statement by statement
+ * (migrate_runner_statements_begin, migrate_runner_statement,
+ * migrate_runner_statements_end), each statement at top level
+ * (toplevel.c), as the registrant in a security-restricted operation as
+ * above.  A GUC nest level cannot outlive the commits such a statement
+ * makes, so there every setting is saved when the migration starts and
+ * put back when it ends, however it ends; a concurrent index operation
+ * runs with lock_timeout off.  The sequence fingerprint (guard.c) spans
+ * each statement, and a deploy's session locks are checked after it.
+ *
  *-------------------------------------------------------------------------
  */
 #include "postgres.h"
