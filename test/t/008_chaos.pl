@@ -957,7 +957,8 @@ foreach my $r (1 .. $rounds)
 			  'the resumed deploy did not say it dropped the invalid index';
 		}
 	}
-	if ($nt->{state} eq 'interrupted' && $nt->{done} > 0)
+	if ($nt->{state} eq 'interrupted' && $nt->{done} > 0
+		&& $nt->{done} < $nt_statements)
 	{
 		my $at = $nt->{done} + 1;
 		$count{resumed_at}{$at}++;
@@ -965,6 +966,15 @@ foreach my $r (1 .. $rounds)
 		  "the resumed deploy did not say it resumed $nt_version at statement $at"
 		  unless $err =~
 		  /resuming migration default $nt_version "$nt_name" at statement $at of $nt_statements/;
+	}
+	elsif ($nt->{state} eq 'interrupted' && $nt->{done} == $nt_statements)
+	{
+		# Struck after its last statement committed, before its "ok": the
+		# resumed deploy runs nothing of it and records it applied.
+		$count{resumed_at}{$nt->{done} + 1}++;
+		push @problems,
+		  "the resumed deploy said it resumed $nt_version, all of whose statements were done"
+		  if $err =~ /resuming migration default $nt_version /;
 	}
 	my $final = snapshot($db);
 	push @problems, map { "after the resumed deploy: $_" } check_state($final, 1);
