@@ -90,6 +90,7 @@ static int	pin_search_path(void);
 static Migration *fetch_one(SPIPlanPtr plan, const CatalogArgs *args);
 static void content_args(CatalogArgs *args, const Migration *m);
 static void exec_one_row(SPIPlanPtr plan, const CatalogArgs *args);
+static char *fetch_text(SPIPlanPtr plan, const CatalogArgs *args, int flags);
 static void migration_startup(DestReceiver *self, int operation,
 							  TupleDesc typeinfo);
 static bool migration_receive(TupleTableSlot *slot, DestReceiver *self);
@@ -829,20 +830,13 @@ migrate_catalog_cancel_requested(int64 run_id)
 {
 	static SPIPlanPtr plan = NULL;
 	CatalogArgs args = {0};
-	bool		isnull;
-	Datum		role;
 
 	arg_int8(&args, run_id);
 	migrate_catalog_prepare(&plan,
 							"SELECT requested_by FROM migrate.cancel_request"
 							" WHERE run_id OPERATOR(pg_catalog.=) $1",
 							&args);
-	migrate_catalog_exec(plan, &args, 0, 1, NULL);
-	if (SPI_processed == 0)
-		return NULL;
-	role = SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1,
-						 &isnull);
-	return isnull ? NULL : TextDatumGetCString(role);
+	return fetch_text(plan, &args, 0);
 }
 
 /*
@@ -869,8 +863,6 @@ migrate_catalog_run_role(int64 run_id)
 {
 	static SPIPlanPtr plan = NULL;
 	CatalogArgs args = {0};
-	bool		isnull;
-	Datum		role;
 
 	arg_int8(&args, run_id);
 	migrate_catalog_prepare(&plan,
@@ -878,12 +870,25 @@ migrate_catalog_run_role(int64 run_id)
 							" WHERE run_id OPERATOR(pg_catalog.=) $1"
 							" ORDER BY id LIMIT 1",
 							&args);
-	migrate_catalog_exec(plan, &args, CATALOG_READ_ONLY, 1, NULL);
+	return fetch_text(plan, &args, CATALOG_READ_ONLY);
+}
+
+/*
+ * The text in the first column of the first row a catalog query returns,
+ * in the caller's context; NULL if it returns none, or NULL.
+ */
+static char *
+fetch_text(SPIPlanPtr plan, const CatalogArgs *args, int flags)
+{
+	bool		isnull;
+	Datum		value;
+
+	migrate_catalog_exec(plan, args, flags, 1, NULL);
 	if (SPI_processed == 0)
 		return NULL;
-	role = SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1,
-						 &isnull);
-	return isnull ? NULL : TextDatumGetCString(role);
+	value = SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1,
+						  &isnull);
+	return isnull ? NULL : TextDatumGetCString(value);
 }
 
 /*

@@ -301,6 +301,18 @@ migrate_lock_deploy_check(void)
 				 errdetail("The migration released session-level advisory locks, with pg_advisory_unlock_all() or pg_advisory_unlock() of migrate's key.")));
 }
 
+/* The backend that runs deploy run_id (holds its run lock), or NULL. */
+static PGPROC *
+run_proc(int64 run_id)
+{
+	LOCKTAG		tag;
+	int			pid;
+
+	set_run_locktag(&tag, run_id);
+	pid = lock_holder_pid(&tag);
+	return pid != 0 ? BackendPidGetProc(pid) : NULL;
+}
+
 /*
  * migrate_lock_wake_run
  *		Sets the latch of the backend that runs deploy run_id, if any, so
@@ -310,15 +322,8 @@ migrate_lock_deploy_check(void)
 void
 migrate_lock_wake_run(int64 run_id)
 {
-	LOCKTAG		tag;
-	int			pid;
-	PGPROC	   *proc;
+	PGPROC	   *proc = run_proc(run_id);
 
-	set_run_locktag(&tag, run_id);
-	pid = lock_holder_pid(&tag);
-	if (pid == 0)
-		return;
-	proc = BackendPidGetProc(pid);
 	if (proc != NULL)
 		SetLatch(&proc->procLatch);
 }
@@ -331,13 +336,8 @@ migrate_lock_wake_run(int64 run_id)
 Oid
 migrate_lock_run_role(int64 run_id)
 {
-	LOCKTAG		tag;
-	int			pid;
-	PGPROC	   *proc;
+	PGPROC	   *proc = run_proc(run_id);
 
-	set_run_locktag(&tag, run_id);
-	pid = lock_holder_pid(&tag);
-	proc = pid != 0 ? BackendPidGetProc(pid) : NULL;
 	return proc != NULL ? proc->roleId : InvalidOid;
 }
 

@@ -580,20 +580,37 @@ migrate_plan_resolve(const char *project, const char *version,
 	}
 	else
 	{
-		foreach(lc, migrate_catalog_with_requires(true))
-		{
-			Migration  *d = (Migration *) lfirst(lc);
+		Migration  *d = migrate_plan_dependent(m, true);
 
-			if (d->id != m->id &&
-				migrate_migration_requires(d, m->project, m->version))
-				ereport(ERROR,
-						(errcode(ERRCODE_DEPENDENT_OBJECTS_STILL_EXIST),
-						 errmsg("cannot mark migration %s pending because applied migration %s requires it",
-								migrate_migration_describe(m),
-								migrate_migration_describe(d))));
-		}
+		if (d != NULL)
+			ereport(ERROR,
+					(errcode(ERRCODE_DEPENDENT_OBJECTS_STILL_EXIST),
+					 errmsg("cannot mark migration %s pending because applied migration %s requires it",
+							migrate_migration_describe(m),
+							migrate_migration_describe(d))));
 	}
 	return m;
+}
+
+/*
+ * migrate_plan_dependent
+ *		A registration other than m that requires m (with applied_only, an
+ *		applied one), or NULL if none does.
+ */
+Migration *
+migrate_plan_dependent(const Migration *m, bool applied_only)
+{
+	ListCell   *lc;
+
+	foreach(lc, migrate_catalog_with_requires(applied_only))
+	{
+		Migration  *d = (Migration *) lfirst(lc);
+
+		if (d->id != m->id &&
+			migrate_migration_requires(d, m->project, m->version))
+			return d;
+	}
+	return NULL;
 }
 
 /* Whether the migration with this id is in a list of Migrations. */

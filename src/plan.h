@@ -35,6 +35,8 @@ extern List *migrate_plan_apply(const char *project, const char *target,
 extern List *migrate_plan_revert(const char *project, int steps,
 								 const char *target);
 extern List *migrate_plan_baseline(const char *project, const char *version);
+extern Migration *migrate_plan_dependent(const Migration *m,
+										 bool applied_only);
 extern Migration *migrate_plan_resolve(const char *project,
 									   const char *version,
 									   const char *state);

@@ -31,6 +31,7 @@
 #include "utils/builtins.h"
 
 #include "catalog.h"
+#include "plan.h"
 #include "registration.h"
 #include "script.h"
 #include "version.h"
@@ -160,7 +161,7 @@ void
 migrate_registration_remove(const char *project, const char *version)
 {
 	Migration  *m = migrate_catalog_get(project, version, NULL);
-	ListCell   *lc;
+	Migration  *other;
 
 	if (m == NULL)
 		ereport(ERROR,
@@ -175,19 +176,14 @@ migrate_registration_remove(const char *project, const char *version)
 				 errhint("Revert it first with migrate.rollback().")));
 	(void) migrate_registrant_check(m, REGISTRANT_UNREGISTER);
 
-	foreach(lc, migrate_catalog_with_requires(false))
-	{
-		Migration  *other = (Migration *) lfirst(lc);
-
-		if (other->id != m->id &&
-			migrate_migration_requires(other, m->project, m->version))
-			ereport(ERROR,
-					(errcode(ERRCODE_DEPENDENT_OBJECTS_STILL_EXIST),
-					 errmsg("cannot unregister migration %s because migration %s requires it",
-							migrate_migration_describe(m),
-							migrate_migration_describe(other)),
-					 errhint("Unregister or change the migrations that require it first.")));
-	}
+	other = migrate_plan_dependent(m, false);
+	if (other != NULL)
+		ereport(ERROR,
+				(errcode(ERRCODE_DEPENDENT_OBJECTS_STILL_EXIST),
+				 errmsg("cannot unregister migration %s because migration %s requires it",
+						migrate_migration_describe(m),
+						migrate_migration_describe(other)),
+				 errhint("Unregister or change the migrations that require it first.")));
 	migrate_catalog_delete(m->id);
 }
 

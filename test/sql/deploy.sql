@@ -389,9 +389,8 @@ SELECT results_eq(
 	$$SELECT current_user::text COLLATE "default", current_setting('search_path')$$,
 	$$VALUES ('postgres', '"$user", public')$$,
 	'the caller is itself again, with its own settings');
-SET ROLE regress_deploy_other;
-RESET ROLE;
-SELECT pass('and may change its role: no security-restricted operation is left over');
+SELECT lives_ok($$SET ROLE regress_deploy_other; RESET ROLE$$,
+				'and may change its role: no security-restricted operation is left over');
 
 -- The catalog is as a deploy left it: nothing running.
 SELECT is_empty($$SELECT * FROM migrate.status() WHERE state = 'running'$$,
