@@ -30,14 +30,18 @@
  * Catalog versions: a new library is installed before ALTER EXTENSION
  * migrate UPDATE brings the catalog to its version, and meanwhile must
  * keep working on the catalog it finds.  Catalogs before 0.3 lack the
- * columns a deploy writes (last_run_id, last_pid, statements_done).  A
- * query that names them says what to use instead on an older catalog, as
- * "{{current|older}}" in its text; migrate_catalog_prepare chooses, and
- * prepares again after the catalog changes version.
+ * columns a deploy writes (last_run_id, last_pid, statements_done), those
+ * before 0.4 the verify script (verify, verify_checksum).  A query that
+ * names them says what to use instead on an older catalog, as
+ * "{{N:current|older}}" in its text, where 0.N is the version that brought
+ * them; migrate_catalog_prepare chooses, and prepares again after the
+ * catalog changes version.
  *
  *-------------------------------------------------------------------------
  */
 #include "postgres.h"
+
+#include <ctype.h>
 
 #include "access/xact.h"
 #include "catalog/namespace.h"
@@ -61,7 +65,7 @@
 
 /* A Migration's columns that came with catalog version 0.3. */
 #define DEPLOY_COLUMNS \
-	"{{statements_done, last_run_id|0, NULL::pg_catalog.int8}}"
+	"{{3:statements_done, last_run_id|0, NULL::pg_catalog.int8}}"
 
 /*
  * The columns of migrate.migration that a Migration holds, in the order
@@ -70,7 +74,8 @@
 #define MIGRATION_COLUMNS \
 	"id, project, kind, version::pg_catalog.text, name, up, down, requires, " \
 	"transactional, checksum, down_checksum, registered_by, state, " \
-	"applied_checksum, last_event, " DEPLOY_COLUMNS
+	"applied_checksum, last_event, " DEPLOY_COLUMNS ", " \
+	"{{4:verify, verify_checksum|NULL::pg_catalog.text, NULL::pg_catalog.text}}"
 
 /*
  * The same without the scripts and the down checksum, for the lists a plan
@@ -81,11 +86,12 @@
 	"id, project, kind, version::pg_catalog.text, name, NULL::pg_catalog.text, " \
 	"NULL::pg_catalog.text, requires, transactional, checksum, " \
 	"NULL::pg_catalog.text, registered_by, state, applied_checksum, last_event, " \
-	DEPLOY_COLUMNS
+	DEPLOY_COLUMNS ", NULL::pg_catalog.text, " \
+	"{{4:verify_checksum|NULL::pg_catalog.text}}"
 
 static void oid_cache_reset(Datum arg, int cacheid, uint32 hashvalue);
 static void check_catalog_version(void);
-static char *for_catalog_version(const char *sql, bool current);
+static char *for_catalog_version(const char *sql, int version);
 static int	pin_search_path(void);
 static Migration *fetch_one(SPIPlanPtr plan, const CatalogArgs *args);
 static void content_args(CatalogArgs *args, const Migration *m);
@@ -125,11 +131,11 @@ static struct
 }			oid_cache;
 
 /*
- * The version of the catalog (1: current, 0: older, -1: not known since
- * the last change to pg_class), and the plans kept by
+ * The version of the catalog (N for 0.N, 2 for any before 0.3; -1: not
+ * known since the last change to pg_class), and the plans kept by
  * migrate_catalog_prepare, prepared for version prepared_for.
  */
-static int	catalog_current = -1;
+static int	catalog_version = -1;
 static int	prepared_for = -1;
 static SPIPlanPtr *prepared[64];
 static int	nprepared;
@@ -139,7 +145,7 @@ oid_cache_reset(Datum arg, int cacheid, uint32 hashvalue)
 {
 	oid_cache.n = 0;
 	oid_cache.owner = InvalidOid;
-	catalog_current = -1;
+	catalog_version = -1;
 }
 
 /*
@@ -229,12 +235,12 @@ migrate_catalog_prepare(SPIPlanPtr *cache, const char *sql,
 	int			nestlevel;
 	MemoryContext oldcontext = CurrentMemoryContext;
 
-	if (catalog_current < 0)
+	if (catalog_version < 0)
 		check_catalog_version();
 	if (*cache != NULL)
 		return *cache;
 	if (strstr(sql, "{{") != NULL)
-		sql = for_catalog_version(sql, catalog_current);
+		sql = for_catalog_version(sql, catalog_version);
 	nestlevel = pin_search_path();
 	plan = SPI_prepare(sql, args ? args->n : 0,
 					   args ? (Oid *) args->types : NULL);
@@ -260,11 +266,18 @@ migrate_catalog_prepare(SPIPlanPtr *cache, const char *sql,
 static void
 check_catalog_version(void)
 {
-	int			current = get_attnum(migrate_catalog_relid("migration"),
-									 "statements_done") != InvalidAttrNumber;
+	Oid			relid = migrate_catalog_relid("migration");
+	int			version;
 	int			i;
 
-	if (current != prepared_for)
+	if (get_attnum(relid, "verify") != InvalidAttrNumber)
+		version = 4;
+	else if (get_attnum(relid, "statements_done") != InvalidAttrNumber)
+		version = 3;
+	else
+		version = 2;
+
+	if (version != prepared_for)
 	{
 		for (i = 0; i < nprepared; i++)
 		{
@@ -272,17 +285,17 @@ check_catalog_version(void)
 			*prepared[i] = NULL;
 		}
 		nprepared = 0;
-		prepared_for = current;
+		prepared_for = version;
 	}
-	catalog_current = current;
+	catalog_version = version;
 }
 
 /*
- * sql with each "{{current|older}}" replaced by one of its two texts,
- * the first if current.
+ * sql with each "{{N:current|older}}" replaced by one of its two texts,
+ * the first if the catalog's version is 0.N or later.
  */
 static char *
-for_catalog_version(const char *sql, bool current)
+for_catalog_version(const char *sql, int version)
 {
 	StringInfoData buf;
 	const char *p = sql;
@@ -291,14 +304,18 @@ for_catalog_version(const char *sql, bool current)
 	initStringInfo(&buf);
 	while ((open = strstr(p, "{{")) != NULL)
 	{
-		const char *bar = strchr(open, '|');
+		const char *colon = strchr(open, ':');
+		const char *bar = colon ? strchr(colon, '|') : NULL;
 		const char *close = bar ? strstr(bar, "}}") : NULL;
+		int			since;
 
-		if (close == NULL)
+		if (close == NULL || !isdigit((unsigned char) open[2]) ||
+			colon != open + 3)
 			elog(ERROR, "malformed catalog query: %s", sql);
+		since = open[2] - '0';
 		appendBinaryStringInfo(&buf, p, open - p);
-		if (current)
-			appendBinaryStringInfo(&buf, open + 2, bar - open - 2);
+		if (version >= since)
+			appendBinaryStringInfo(&buf, colon + 1, bar - colon - 1);
 		else
 			appendBinaryStringInfo(&buf, bar + 1, close - bar - 1);
 		p = close + 2;
@@ -460,13 +477,14 @@ migrate_catalog_insert(const Migration *m)
 	arg_text(&args, m->project);
 	arg_text(&args, m->repeatable ? "repeatable" : "versioned");
 	arg_text(&args, m->version);
-	content_args(&args, m);		/* $4 .. $11 */
+	content_args(&args, m);		/* $4 .. $13 */
 	migrate_catalog_prepare(&plan,
 							"INSERT INTO migrate.migration (project, kind, version, name,"
 							" up, down, requires, transactional, checksum, down_checksum,"
-							" registered_at, registered_by, state)"
+							" registered_at, registered_by, state"
+							"{{4:, verify, verify_checksum|}})"
 							" VALUES ($1, $2, $3::migrate.version, $4, $5, $6, $7, $8, $9,"
-							" $10, pg_catalog.now(), $11, 'pending')",
+							" $10, pg_catalog.now(), $11, 'pending'{{4:, $12, $13|}})",
 							&args);
 	migrate_catalog_exec(plan, &args, 0, 0, NULL);
 }
@@ -475,7 +493,9 @@ migrate_catalog_insert(const Migration *m)
  * content_args
  *		Appends the registered content of m, the columns register() may
  *		change: name, up, down, requires, transactional, checksum,
- *		down_checksum, registered_by.
+ *		down_checksum, registered_by, verify, verify_checksum.  (A catalog
+ *		before 0.4 has no verify columns, but then register() has no
+ *		verify argument either.)
  */
 static void
 content_args(CatalogArgs *args, const Migration *m)
@@ -488,6 +508,8 @@ content_args(CatalogArgs *args, const Migration *m)
 	arg_text(args, m->checksum);
 	arg_text(args, m->down_checksum);
 	arg_text(args, m->registered_by);
+	arg_text(args, m->verify);
+	arg_text(args, m->verify_checksum);
 }
 
 /*
@@ -502,12 +524,12 @@ migrate_catalog_update(const Migration *m)
 	CatalogArgs args = {0};
 
 	arg_int8(&args, m->id);
-	content_args(&args, m);		/* $2 .. $9 */
+	content_args(&args, m);		/* $2 .. $11 */
 	migrate_catalog_prepare(&plan,
 							"UPDATE migrate.migration SET name = $2, up = $3, down = $4,"
 							" requires = $5, transactional = $6, checksum = $7,"
 							" down_checksum = $8, registered_at = pg_catalog.now(),"
-							" registered_by = $9"
+							" registered_by = $9{{4:, verify = $10, verify_checksum = $11|}}"
 							" WHERE id OPERATOR(pg_catalog.=) $1",
 							&args);
 	migrate_catalog_exec(plan, &args, 0, 0, NULL);
@@ -576,13 +598,13 @@ migrate_catalog_repeatables_due(void)
 
 /*
  * migrate_catalog_script
- *		m's up script, or its down script (NULL if it has none), in the
+ *		m's up, down or verify script (NULL if it has none), in the
  *		current memory context: read from the catalog if m was loaded
  *		without scripts.  The caller holds the migration lock, so the row is
  *		the one the plan was made from.
  */
 char *
-migrate_catalog_script(const Migration *m, bool down)
+migrate_catalog_script(const Migration *m, ScriptPart part)
 {
 	static SPIPlanPtr plan = NULL;
 	CatalogArgs args = {0};
@@ -592,12 +614,18 @@ migrate_catalog_script(const Migration *m, bool down)
 
 	/* up is NOT NULL in the catalog: NULL here means "loaded without" */
 	if (m->up != NULL)
-		return down ? m->down : m->up;
+		return part == SCRIPT_DOWN ? m->down :
+			part == SCRIPT_VERIFY ? m->verify : m->up;
+	if (part == SCRIPT_VERIFY && m->verify_checksum == NULL)
+		return NULL;
 
 	arg_int8(&args, m->id);
-	arg_datum(&args, BOOLOID, BoolGetDatum(down), false);
+	arg_datum(&args, INT4OID,
+			  Int32GetDatum(part == SCRIPT_DOWN ? 1 :
+							part == SCRIPT_VERIFY ? 2 : 0), false);
 	migrate_catalog_prepare(&plan,
-							"SELECT CASE WHEN $2 THEN down ELSE up END"
+							"SELECT CASE $2 WHEN 1 THEN down"
+							" WHEN 2 THEN {{4:verify|NULL}} ELSE up END"
 							" FROM migrate.migration"
 							" WHERE id OPERATOR(pg_catalog.=) $1",
 							&args);
@@ -744,7 +772,7 @@ migrate_catalog_record(const MigrationEvent *ev, const char *new_state,
 							" last_duration_ms = $8,"
 							" last_error = $14 OPERATOR(pg_catalog.||) ': '"
 							" OPERATOR(pg_catalog.||) $15"
-							"{{, last_run_id = $1, last_pid = $11, statements_done = $22|}}"
+							"{{3:, last_run_id = $1, last_pid = $11, statements_done = $22|}}"
 							" WHERE id OPERATOR(pg_catalog.=) $18",
 							&args);
 	exec_one_row(plan, &args);
@@ -788,7 +816,7 @@ migrate_catalog_deploying(int pid, int64 *run_id)
 							"SELECT " MIGRATION_COLUMNS_NO_SCRIPTS
 							" FROM migrate.migration"
 							" WHERE state OPERATOR(pg_catalog.=) ANY ('{running,reverting}')"
-							" AND {{last_pid OPERATOR(pg_catalog.=) $1|$1 IS NULL}}"
+							" AND {{3:last_pid OPERATOR(pg_catalog.=) $1|$1 IS NULL}}"
 							" ORDER BY last_event DESC LIMIT 1",
 							&args);
 	rows = migrate_catalog_fetch(plan, &args, 1);
@@ -936,14 +964,16 @@ enum
 	COL_ID = 1, COL_PROJECT, COL_KIND, COL_VERSION, COL_NAME, COL_UP,
 	COL_DOWN, COL_REQUIRES, COL_TRANSACTIONAL, COL_CHECKSUM,
 	COL_DOWN_CHECKSUM, COL_REGISTERED_BY, COL_STATE, COL_APPLIED_CHECKSUM,
-	COL_LAST_EVENT, COL_STATEMENTS_DONE, COL_LAST_RUN_ID,
-	MIGRATION_NCOLUMNS = COL_LAST_RUN_ID
+	COL_LAST_EVENT, COL_STATEMENTS_DONE, COL_LAST_RUN_ID, COL_VERIFY,
+	COL_VERIFY_CHECKSUM,
+	MIGRATION_NCOLUMNS = COL_VERIFY_CHECKSUM
 };
 
 /* Its string columns, in the order of the Migration fields they fill. */
 static const int migration_strings[] = {
 	COL_PROJECT, COL_VERSION, COL_NAME, COL_UP, COL_DOWN, COL_CHECKSUM,
-	COL_DOWN_CHECKSUM, COL_REGISTERED_BY, COL_STATE, COL_APPLIED_CHECKSUM
+	COL_DOWN_CHECKSUM, COL_REGISTERED_BY, COL_STATE, COL_APPLIED_CHECKSUM,
+	COL_VERIFY, COL_VERIFY_CHECKSUM
 };
 
 /*
@@ -977,7 +1007,7 @@ migration_startup(DestReceiver *self, int operation, TupleDesc typeinfo)
 	static const Oid types[MIGRATION_NCOLUMNS] = {
 		INT8OID, TEXTOID, TEXTOID, TEXTOID, TEXTOID, TEXTOID, TEXTOID,
 		TEXTARRAYOID, BOOLOID, TEXTOID, TEXTOID, TEXTOID, TEXTOID, TEXTOID,
-		INT8OID, INT4OID, INT8OID
+		INT8OID, INT4OID, INT8OID, TEXTOID, TEXTOID
 	};
 	int			i;
 
@@ -1063,6 +1093,8 @@ migration_receive(TupleTableSlot *slot, DestReceiver *self)
 	field[7] = &m->registered_by;
 	field[8] = &m->state;
 	field[9] = &m->applied_checksum;
+	field[10] = &m->verify;
+	field[11] = &m->verify_checksum;
 	p = (char *) m + MAXALIGN(sizeof(Migration));
 	for (i = 0; i < lengthof(migration_strings); i++)
 	{

@@ -30,6 +30,7 @@
 #include "utils/tuplestore.h"
 
 #include "migration.h"
+#include "script.h"
 
 /* One history row: what happened to one migration in one run. */
 typedef struct MigrationEvent
@@ -63,7 +64,7 @@ extern void migrate_catalog_delete(int64 id);
 
 extern List *migrate_catalog_unapplied(void);
 extern List *migrate_catalog_repeatables_due(void);
-extern char *migrate_catalog_script(const Migration *m, bool down);
+extern char *migrate_catalog_script(const Migration *m, ScriptPart part);
 extern char *migrate_catalog_highest_applied(const char *project,
 											 bool *any_applied);
 extern List *migrate_catalog_applied_newest_first(const char *project,

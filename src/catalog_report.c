@@ -77,7 +77,7 @@ migrate_catalog_status(const char *project, Tuplestorestate *tupstore,
 							" down IS NOT NULL, transactional, requires,"
 							" CASE WHEN state OPERATOR(pg_catalog.=) 'failed'"
 							" THEN last_error END"
-							"{{, last_run_id, last_pid|}}"
+							"{{3:, last_run_id, last_pid|}}"
 							" FROM migrate.migration"
 							" WHERE $1 IS NULL OR project OPERATOR(pg_catalog.=) $1"
 							" ORDER BY project COLLATE pg_catalog.\"C\", kind DESC, version,"
@@ -165,7 +165,8 @@ enum
 	PROBLEM_INTERRUPTED,		/* left running by a deploy that ended */
 	PROBLEM_UNREGISTERED,		/* history of an unregistered migration */
 	PROBLEM_NO_DOWN,			/* applied, without down */
-	PROBLEM_OUTDATED			/* repeatable, changed since applied */
+	PROBLEM_OUTDATED,			/* repeatable, changed since applied */
+	PROBLEM_EMPTY				/* a script that does nothing, on purpose */
 };
 
 static const struct
@@ -177,7 +178,8 @@ static const struct
 	[PROBLEM_INTERRUPTED] = {"warning", "interrupted"},
 	[PROBLEM_UNREGISTERED] = {"warning", "unregistered history"},
 	[PROBLEM_NO_DOWN] = {"info", "no down"},
-	[PROBLEM_OUTDATED] = {"info", "outdated"}
+	[PROBLEM_OUTDATED] = {"info", "outdated"},
+	[PROBLEM_EMPTY] = {"info", "empty script"}
 };
 
 /*
@@ -186,7 +188,8 @@ static const struct
  *		in the catalog alone: applied migrations whose checksum changed,
  *		migrations a deploy left unfinished (interrupted), history of
  *		migrations that are no longer registered, applied
- *		migrations without down, and outdated repeatable migrations.  Each
+ *		migrations without down, outdated repeatable migrations, and
+ *		empty scripts (found by their checksum, that of no tokens).  Each
  *		detail is a sentence naming the migration, as plan.c's are.
  */
 void
@@ -200,6 +203,7 @@ migrate_catalog_validate(const char *project, Tuplestorestate *tupstore,
 	uint64		i;
 
 	arg_text(&args, project);
+	arg_text(&args, MIGRATE_EMPTY_CHECKSUM);
 	connect_spi();
 	migrate_catalog_prepare(&plan,
 							"SELECT project, version, problem, name, applied_checksum,"
@@ -213,7 +217,7 @@ migrate_catalog_validate(const char *project, Tuplestorestate *tupstore,
 							"   OR m.applied_checksum OPERATOR(pg_catalog.<>) m.checksum)"
 							" UNION ALL"
 							" SELECT m.project, m.version, 2, m.name, NULL, NULL,"
-							"  {{m.last_run_id|NULL::pg_catalog.int8}}"
+							"  {{3:m.last_run_id|NULL::pg_catalog.int8}}"
 							" FROM migrate.migration AS m"
 							" WHERE m.state OPERATOR(pg_catalog.=) ANY ('{running,reverting}')"
 							" UNION ALL"
@@ -242,9 +246,18 @@ migrate_catalog_validate(const char *project, Tuplestorestate *tupstore,
 							"  AND m.state OPERATOR(pg_catalog.=) 'applied'"
 							"  AND (m.applied_checksum IS NULL"
 							"   OR m.applied_checksum OPERATOR(pg_catalog.<>) m.checksum)"
+							" UNION ALL"
+							" SELECT m.project, m.version, 6, m.name, NULL, 'up', NULL"
+							" FROM migrate.migration AS m"
+							" WHERE m.checksum OPERATOR(pg_catalog.=) $2"
+							" UNION ALL"
+							" SELECT m.project, m.version, 6, m.name, NULL, 'down', NULL"
+							" FROM migrate.migration AS m"
+							" WHERE m.down_checksum OPERATOR(pg_catalog.=) $2"
 							") AS v"
 							" WHERE $1 IS NULL OR v.project OPERATOR(pg_catalog.=) $1"
-							" ORDER BY v.problem, v.project, v.version, v.name",
+							" ORDER BY v.problem, v.project, v.version, v.name,"
+							"  v.checksum DESC",
 							&args);
 	migrate_catalog_exec(plan, &args, CATALOG_READ_ONLY, 0, NULL);
 
@@ -266,7 +279,7 @@ migrate_catalog_validate(const char *project, Tuplestorestate *tupstore,
 		Datum		values[5];
 		bool		nulls[5] = {false};
 
-		if (problem < PROBLEM_CHECKSUM || problem > PROBLEM_OUTDATED)
+		if (problem < PROBLEM_CHECKSUM || problem > PROBLEM_EMPTY)
 			elog(ERROR, "unexpected validate problem %d", problem);
 		label = migrate_migration_name(rproject, rversion, name);
 		if (problem == PROBLEM_CHECKSUM && applied_checksum == NULL)
@@ -298,8 +311,14 @@ migrate_catalog_validate(const char *project, Tuplestorestate *tupstore,
 		else if (problem == PROBLEM_NO_DOWN)
 			detail = psprintf(_("Migration %s is applied and has no down script: it cannot be reverted."),
 							  label);
-		else
+		else if (problem == PROBLEM_OUTDATED)
 			detail = psprintf(_("Migration %s changed since it was applied: run() applies it again."),
+							  label);
+		else if (strcmp(SPI_getvalue(row, desc, 6), "down") == 0)
+			detail = psprintf(_("Migration %s has an empty down script: reverting it changes nothing."),
+							  label);
+		else
+			detail = psprintf(_("Migration %s has an empty up script: applying it changes nothing."),
 							  label);
 
 		values[0] = CStringGetTextDatum(rproject);

@@ -93,6 +93,7 @@ static void deploy_statement_retrying(Deploy *d, const Migration *m,
 									  RunStatements *st, int k);
 static ErrorData *deploy_statement(Deploy *d, const Migration *m,
 								   RunStatements *st, int k);
+static void deploy_verify(Deploy *d, RunStatements *st, int n);
 static void back_off(Deploy *d, const Migration *m, int attempt,
 					 const ErrorData *edata);
 static bool cancelled(Deploy *d);
@@ -347,6 +348,7 @@ deploy_statements(Deploy *d, int i)
 
 		for (k = m->statements_done; k < n; k++)
 			deploy_statement_retrying(d, m, st, k);
+		deploy_verify(d, st, n);
 		migrate_runner_statements_end(st, true);
 	}
 	PG_CATCH();
@@ -437,6 +439,39 @@ deploy_statement(Deploy *d, const Migration *m, RunStatements *st, int k)
 	if (edata)
 		abort_transaction(d);
 	return edata;
+}
+
+/*
+ * deploy_verify
+ *		The verify script of the non-transactional migration st, whose n
+ *		statements are done: run in the transaction that will record it
+ *		applied.  If it fails, the migration is recorded failed (its
+ *		statements stay done: the next deploy runs only the verify script
+ *		again), committed, and the error thrown.
+ */
+static void
+deploy_verify(Deploy *d, RunStatements *st, int n)
+{
+	ErrorData  *volatile edata = NULL;
+
+	stop_if_cancelled(d);
+	PG_TRY();
+	{
+		migrate_runner_statements_verify(st);
+	}
+	PG_CATCH();
+	{
+		MemoryContextSwitchTo(d->context);
+		edata = CopyErrorData();
+		FlushErrorState();
+	}
+	PG_END_TRY();
+	if (edata == NULL)
+		return;
+	abort_transaction(d);
+	if (migrate_runner_statements_failed(st, n, edata))
+		commit(d);
+	ReThrowError(edata);
 }
 
 /*

@@ -35,6 +35,8 @@ typedef struct Migration
 	bool		transactional;
 	char	   *checksum;
 	char	   *down_checksum;
+	char	   *verify;			/* NULL if it has none, or not loaded */
+	char	   *verify_checksum;	/* NULL if it has no verify script */
 	char	   *registered_by;
 	char	   *state;			/* "pending", "applied", "failed" or "running" */
 	char	   *applied_checksum;	/* NULL unless applied at some point */

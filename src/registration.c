@@ -7,8 +7,11 @@
  * for a repeatable migration; versions compare naturally, so "1.0" and
  * "1.00" are one migration.  Registering again:
  *
- * - identical content (the same checksums, name, requirements and
- *	 transactional flag) changes nothing: "unchanged";
+ * - identical content (the same checksums of up, down and verify, name,
+ *	 requirements and transactional flag) changes nothing: "unchanged",
+ *	 even under another spelling of the version;
+ * - other content under another spelling ("0010" registered, "00010"
+ *	 given) is refused: two files collided;
  * - other content replaces the old ("updated", with a NOTICE of what
  *	 changed), if the current user may act as the registrant; once a
  *	 versioned migration is applied its up script can no longer change,
@@ -129,6 +132,17 @@ migrate_registration_store(Migration *m)
 	if (changes == NIL)
 		return REGISTRATION_UNCHANGED;
 
+	/* "0010" and "00010": two files collided, unless it is the same */
+	if (!m->repeatable && strcmp(old->version, m->version) != 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("version \"%s\" of project \"%s\" is already registered as \"%s\" with other content",
+						m->version, m->project, old->version),
+				 errdetail("Versions that compare equal are the same migration; what differs: %s.",
+						   migrate_join(changes, ", ")),
+				 errhint("To change that migration, register it as version \"%s\"; for a new migration, choose a version that compares differently.",
+						 old->version)));
+
 	(void) migrate_registrant_check(old, REGISTRANT_CHANGE);
 	if (!m->repeatable && migrate_migration_is_applied(old) &&
 		strcmp(old->checksum, m->checksum) != 0)
@@ -144,8 +158,6 @@ migrate_registration_store(Migration *m)
 		check_statements_done(old, m);
 
 	m->id = old->id;
-	/* as stored: "1.0" registered again as "1.00" keeps its spelling */
-	m->version = old->version;
 	migrate_catalog_update(m);
 	ereport(NOTICE,
 			(errmsg("migration %s updated", migrate_migration_describe(m)),
@@ -241,6 +253,10 @@ changed_fields(const Migration *old, const Migration *new)
 		changes = lappend(changes, "requires");
 	if (old->transactional != new->transactional)
 		changes = lappend(changes, "transactional");
+	if ((old->verify_checksum == NULL) != (new->verify_checksum == NULL) ||
+		(old->verify_checksum &&
+		 strcmp(old->verify_checksum, new->verify_checksum) != 0))
+		changes = lappend(changes, "verify");
 	return changes;
 }
 

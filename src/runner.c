@@ -338,6 +338,10 @@ runner_error_callback(void *arg)
 			errcontext("statement %d of repeatable script of migration %s, line %d",
 					   ea->stmtno, name, ea->line);
 			break;
+		case SCRIPT_VERIFY:
+			errcontext("statement %d of verify script of migration %s, line %d",
+					   ea->stmtno, name, ea->line);
+			break;
 	}
 }
 
@@ -654,7 +658,8 @@ in_subtransaction(void (*fn) (RunState *), RunState *rs, bool rollback,
 
 /*
  * run_one
- *		Runs migration rs->current and records it; throws on failure.
+ *		Runs migration rs->current, and its verify script after up, and
+ *		records it; throws on failure.
  */
 static void
 run_one(RunState *rs)
@@ -668,8 +673,14 @@ run_one(RunState *rs)
 	start_one(rs);
 	oldcontext = MemoryContextSwitchTo(rs->per_migration);
 	before = migrate_guard_sequences();
-	execute_script(migrate_catalog_script(m, rs->revert), &label,
+	execute_script(migrate_catalog_script(m, label.part), &label,
 				   rs->run_as[rs->current], rs);
+	if (label.part == SCRIPT_UP && m->verify_checksum != NULL)
+	{
+		label.part = SCRIPT_VERIFY;
+		execute_script(migrate_catalog_script(m, SCRIPT_VERIFY), &label,
+					   rs->run_as[rs->current], rs);
+	}
 	migrate_guard_check_sequences(&before);
 	migrate_lock_deploy_check();
 	MemoryContextSwitchTo(oldcontext);
@@ -792,7 +803,7 @@ migrate_runner_statements_begin(RunState *rs, int i)
 	st->label.name = m->name;
 	st->label.part = rs->revert ? SCRIPT_DOWN :
 		m->repeatable ? SCRIPT_REPEATABLE : SCRIPT_UP;
-	st->script = migrate_catalog_script(m, rs->revert);
+	st->script = migrate_catalog_script(m, st->label.part);
 	stmts = migrate_script_statements(st->script);
 	st->nstmts = list_length(stmts);
 	st->stmts = palloc(sizeof(ScriptStatement *) * Max(st->nstmts, 1));
@@ -854,6 +865,35 @@ migrate_runner_statement(RunStatements *st, int k)
 		PG_RE_THROW();
 	}
 	PG_END_TRY();
+	migrate_guard_check_sequences(&before);
+	migrate_lock_deploy_check();
+	MemoryContextSwitchTo(oldcontext);
+}
+
+/*
+ * migrate_runner_statements_verify
+ *		After the last statement of the migration: its verify script, if it
+ *		has one (and is being applied), through SPI in the current
+ *		transaction, as its registrant.  Throws on error, like
+ *		migrate_runner_statement.
+ */
+void
+migrate_runner_statements_verify(RunStatements *st)
+{
+	RunState   *rs = st->rs;
+	Migration  *m = rs->plan[st->i];
+	ScriptLabel label = st->label;
+	MemoryContext oldcontext;
+	MigrateSequences before;
+
+	if (label.part != SCRIPT_UP || m->verify_checksum == NULL)
+		return;
+	label.part = SCRIPT_VERIFY;
+	rs->current = st->i;
+	oldcontext = MemoryContextSwitchTo(rs->per_migration);
+	before = migrate_guard_sequences();
+	execute_script(migrate_catalog_script(m, SCRIPT_VERIFY), &label,
+				   rs->run_as[st->i], rs);
 	migrate_guard_check_sequences(&before);
 	migrate_lock_deploy_check();
 	MemoryContextSwitchTo(oldcontext);

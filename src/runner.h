@@ -54,6 +54,7 @@ extern bool migrate_runner_error_is_lock_failure(const ErrorData *edata);
 extern RunStatements *migrate_runner_statements_begin(RunState *rs, int i);
 extern int	migrate_runner_statements_count(const RunStatements *st);
 extern void migrate_runner_statement(RunStatements *st, int k);
+extern void migrate_runner_statements_verify(RunStatements *st);
 extern void migrate_runner_statements_end(RunStatements *st, bool ok);
 extern bool migrate_runner_statements_failed(RunStatements *st, int k,
 											 ErrorData *edata);

@@ -64,8 +64,8 @@ static void hash_token(pg_cryptohash_ctx *ctx, char tokclass,
 static void hash_lexed_token(pg_cryptohash_ctx *ctx, int tok,
 							 const core_YYSTYPE *lval);
 static List *split_statements(const char *script);
-static void check_statement(const ScriptStatement *st, const char *script,
-							bool transactional);
+static const char *check_statement(const ScriptStatement *st,
+								   const char *script, bool transactional);
 static const char *non_transactional_command(Node *stmt);
 static int	byte_to_char_pos(const char *text, int byteoff);
 static int	char_pos_to_byte(const char *text, int charpos);
@@ -73,14 +73,16 @@ static int	char_pos_to_byte(const char *text, int charpos);
 /*
  * migrate_script_check
  *		Validates a script for registration and returns its checksum
- *		("v1:" and 64 hex digits, palloc'd).
+ *		("v1:" and 64 hex digits, palloc'd); fills *facts.
  *
- * Throws on anything migrate would refuse to run.  The error's position,
- * if any, points into the script.
+ * Throws on anything migrate would refuse to run; with transactional, that
+ * includes a statement that cannot run in a transaction block.  The
+ * error's position, if any, points into the script.  An empty script is
+ * accepted: it is a migration that does nothing, on purpose.
  */
 char *
 migrate_script_check(const char *script, bool transactional,
-					 const ScriptLabel *label)
+					 const ScriptLabel *label, ScriptFacts *facts)
 {
 	ErrorContextCallback errcallback;
 	ScriptErrorArg errarg;
@@ -101,27 +103,17 @@ migrate_script_check(const char *script, bool transactional,
 	scan_script(script, digest);
 
 	stmts = split_statements(script);
-	if (stmts == NIL)
-		ereport(ERROR,
-				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-				 label->part == SCRIPT_UP ?
-				 errmsg("up script of migration %s is empty",
-						migrate_migration_name(label->project, label->version,
-											   label->name)) :
-				 label->part == SCRIPT_DOWN ?
-				 errmsg("down script of migration %s is empty",
-						migrate_migration_name(label->project, label->version,
-											   label->name)) :
-				 errmsg("repeatable script of migration %s is empty",
-						migrate_migration_name(label->project, label->version,
-											   label->name)),
-				 errdetail("The script contains no SQL statement, only whitespace, comments or semicolons.")));
-
+	facts->empty = (stmts == NIL);
+	facts->non_transactional = NULL;
 	foreach(lc, stmts)
 	{
+		const char *command;
+
 		CHECK_FOR_INTERRUPTS();
 		errarg.statement = (ScriptStatement *) lfirst(lc);
-		check_statement(errarg.statement, script, transactional);
+		command = check_statement(errarg.statement, script, transactional);
+		if (facts->non_transactional == NULL)
+			facts->non_transactional = command;
 	}
 
 	error_context_stack = errcallback.previous;
@@ -132,6 +124,42 @@ migrate_script_check(const char *script, bool transactional,
 			   result + strlen(MIGRATE_CHECKSUM_TAG));
 	result[strlen(MIGRATE_CHECKSUM_TAG) + 2 * sizeof(digest)] = '\0';
 	return result;
+}
+
+/*
+ * migrate_script_report_empty
+ *		The NOTICE that a script just registered is empty, so that applying
+ *		(up, repeatable) or reverting (down) the migration changes nothing.
+ */
+void
+migrate_script_report_empty(const ScriptLabel *label)
+{
+	char	   *name = migrate_migration_name(label->project, label->version,
+											  label->name);
+
+	switch (label->part)
+	{
+		case SCRIPT_UP:
+			ereport(NOTICE,
+					(errmsg("up script of migration %s is empty", name),
+					 errdetail("Applying the migration will change nothing.")));
+			break;
+		case SCRIPT_REPEATABLE:
+			ereport(NOTICE,
+					(errmsg("repeatable script of migration %s is empty", name),
+					 errdetail("Applying the migration will change nothing.")));
+			break;
+		case SCRIPT_DOWN:
+			ereport(NOTICE,
+					(errmsg("down script of migration %s is empty", name),
+					 errdetail("Reverting the migration will change nothing.")));
+			break;
+		case SCRIPT_VERIFY:
+			ereport(NOTICE,
+					(errmsg("verify script of migration %s is empty", name),
+					 errdetail("Applying the migration will verify nothing.")));
+			break;
+	}
 }
 
 /*
@@ -348,6 +376,13 @@ script_errcontext(ScriptPart part, const char *name, int line)
 			else
 				errcontext("repeatable script of migration %s", name);
 			break;
+		case SCRIPT_VERIFY:
+			if (line > 0)
+				errcontext("verify script of migration %s, line %d",
+						   name, line);
+			else
+				errcontext("verify script of migration %s", name);
+			break;
 	}
 }
 
@@ -367,6 +402,8 @@ migrate_script_part_name(ScriptPart part)
 			return "down";
 		case SCRIPT_REPEATABLE:
 			return "repeatable";
+		case SCRIPT_VERIFY:
+			return "verify";
 	}
 	return "?";
 }
@@ -546,13 +583,15 @@ hash_token(pg_cryptohash_ctx *ctx, char tokclass, const char *text,
 
 /*
  * check_statement
- *		Refuses a top-level statement that migrate cannot run.
+ *		Refuses a top-level statement that migrate cannot run.  Returns the
+ *		command's name if it cannot run in a transaction block (and
+ *		transactional is false), else NULL.
  *
  * The error position is computed only when an error is raised (ereport
  * evaluates its arguments then): counting characters up to every
  * statement would make checking a long script quadratic.
  */
-static void
+static const char *
 check_statement(const ScriptStatement *st, const char *script,
 				bool transactional)
 {
@@ -596,13 +635,15 @@ check_statement(const ScriptStatement *st, const char *script,
 					 errposition(byte_to_char_pos(script, st->offset))));
 	}
 
-	if (transactional && (command = non_transactional_command(stmt)) != NULL)
+	command = non_transactional_command(stmt);
+	if (transactional && command != NULL)
 		ereport(ERROR,
 				(errcode(ERRCODE_ACTIVE_SQL_TRANSACTION),
 				 errmsg("%s cannot run inside a transaction block", command),
 				 errdetail("A transactional migration runs inside the caller's transaction."),
 				 errhint("Register the migration with transactional => false, alone in its own migration."),
 				 errposition(byte_to_char_pos(script, st->offset))));
+	return command;
 }
 
 /*

@@ -16,12 +16,17 @@
 /* The checksum algorithm tag that prefixes every checksum we store. */
 #define MIGRATE_CHECKSUM_TAG "v1:"
 
+/* The checksum of an empty script (SHA-256 of no tokens at all). */
+#define MIGRATE_EMPTY_CHECKSUM \
+	"v1:e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855"
+
 /* Which of a migration's scripts. */
 typedef enum ScriptPart
 {
 	SCRIPT_UP,
 	SCRIPT_DOWN,
-	SCRIPT_REPEATABLE			/* the one script of a repeatable migration */
+	SCRIPT_REPEATABLE,			/* the one script of a repeatable migration */
+	SCRIPT_VERIFY				/* run right after up, in its transaction */
 } ScriptPart;
 
 /*
@@ -45,8 +50,19 @@ typedef struct ScriptStatement
 	Node	   *parsetree;		/* its raw parse tree */
 } ScriptStatement;
 
+/* What migrate_script_check learned about a script it accepted. */
+typedef struct ScriptFacts
+{
+	bool		empty;			/* no statement: only whitespace, comments or
+								 * semicolons */
+	const char *non_transactional;	/* the first command that cannot run in
+									 * a transaction block, or NULL */
+} ScriptFacts;
+
 extern char *migrate_script_check(const char *script, bool transactional,
-								  const ScriptLabel *label);
+								  const ScriptLabel *label,
+								  ScriptFacts *facts);
+extern void migrate_script_report_empty(const ScriptLabel *label);
 extern List *migrate_script_statements(const char *script);
 extern int	migrate_script_first_difference(const char *a, const char *b,
 											int n);

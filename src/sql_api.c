@@ -102,15 +102,21 @@ static const struct
 
 /*
  * migrate.register(version, name, up, down, requires, transactional,
- *					project) returns text
+ *					project, verify) returns text
  *
- * Returns "registered", "unchanged" or "updated".
+ * Returns "registered", "unchanged" or "updated".  transactional NULL lets
+ * the scripts decide: a statement that cannot run in a transaction block
+ * makes the migration non-transactional.
  */
 Datum
 migrate_register(PG_FUNCTION_ARGS)
 {
 	Migration  *m = palloc0(sizeof(Migration));
 	ScriptLabel label;
+	ScriptFacts up;
+	ScriptFacts down = {0};
+	ScriptFacts verify = {0};
+	bool		decide = PG_ARGISNULL(5);
 	MigrateChange call;
 	RegistrationResult result;
 
@@ -121,8 +127,11 @@ migrate_register(PG_FUNCTION_ARGS)
 	m->down = PG_ARGISNULL(3) ? NULL : text_to_cstring(PG_GETARG_TEXT_PP(3));
 	if (PG_ARGISNULL(4))
 		null_argument(fcinfo, 4);
-	m->transactional = bool_arg(fcinfo, 5);
+	m->transactional = decide ? false : PG_GETARG_BOOL(5);
 	m->project = text_arg(fcinfo, 6);
+	/* before 0.4, migrate.register() had no verify argument (nor a column) */
+	if (PG_NARGS() > 7 && !PG_ARGISNULL(7))
+		m->verify = text_to_cstring(PG_GETARG_TEXT_PP(7));
 
 	check_project(m->project);
 	check_version(m->version);
@@ -131,22 +140,48 @@ migrate_register(PG_FUNCTION_ARGS)
 												m->project, m->version);
 	m->registered_by = GetUserNameFromId(GetUserId(), false);
 
-	/* Parse and check the scripts before taking any lock. */
+	/*
+	 * Parse and check the scripts before taking any lock.  Undecided, they
+	 * are checked as for a non-transactional migration first, then decide.
+	 */
 	label.project = m->project;
 	label.version = m->version;
 	label.name = m->name;
 	label.part = SCRIPT_UP;
-	m->checksum = migrate_script_check(m->up, m->transactional, &label);
+	m->checksum = migrate_script_check(m->up, m->transactional, &label, &up);
 	if (m->down)
 	{
 		label.part = SCRIPT_DOWN;
 		m->down_checksum = migrate_script_check(m->down, m->transactional,
-												&label);
+												&label, &down);
+	}
+	if (decide)
+		m->transactional = up.non_transactional == NULL &&
+			down.non_transactional == NULL;
+	if (m->verify)
+	{
+		/* it runs in the transaction that records the migration applied */
+		label.part = SCRIPT_VERIFY;
+		m->verify_checksum = migrate_script_check(m->verify, true, &label,
+												  &verify);
 	}
 
 	migrate_change_begin(&call, "migrate.register()", true);
 	result = migrate_registration_store(m);
 	migrate_change_end(&call, registration_results[result].outcome);
+
+	if (result != REGISTRATION_UNCHANGED)
+	{
+		label.part = SCRIPT_UP;
+		if (up.empty)
+			migrate_script_report_empty(&label);
+		label.part = SCRIPT_DOWN;
+		if (down.empty)
+			migrate_script_report_empty(&label);
+		label.part = SCRIPT_VERIFY;
+		if (verify.empty)
+			migrate_script_report_empty(&label);
+	}
 	PG_RETURN_TEXT_P(cstring_to_text(registration_results[result].text));
 }
 
@@ -161,6 +196,7 @@ migrate_register_repeatable(PG_FUNCTION_ARGS)
 {
 	Migration  *m = palloc0(sizeof(Migration));
 	ScriptLabel label;
+	ScriptFacts up;
 	MigrateChange call;
 	RegistrationResult result;
 
@@ -178,11 +214,13 @@ migrate_register_repeatable(PG_FUNCTION_ARGS)
 	label.version = NULL;
 	label.name = m->name;
 	label.part = SCRIPT_REPEATABLE;
-	m->checksum = migrate_script_check(m->up, true, &label);
+	m->checksum = migrate_script_check(m->up, true, &label, &up);
 
 	migrate_change_begin(&call, "migrate.register_repeatable()", true);
 	result = migrate_registration_store(m);
 	migrate_change_end(&call, registration_results[result].outcome);
+	if (result != REGISTRATION_UNCHANGED && up.empty)
+		migrate_script_report_empty(&label);
 	PG_RETURN_TEXT_P(cstring_to_text(registration_results[result].text));
 }
 

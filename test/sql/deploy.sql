@@ -271,7 +271,7 @@ CREATE ROLE regress_deploy_other;
 GRANT USAGE, CREATE ON SCHEMA public TO regress_deploy_owner;
 GRANT EXECUTE ON FUNCTION migrate.status(text) TO regress_deploy_owner;
 GRANT USAGE ON SCHEMA migrate TO regress_deploy_owner, regress_deploy_other;
-GRANT EXECUTE ON FUNCTION migrate.register(text, text, text, text, text[], boolean, text)
+GRANT EXECUTE ON FUNCTION migrate.register(text, text, text, text, text[], boolean, text, text)
 	TO regress_deploy_owner;
 GRANT EXECUTE ON PROCEDURE migrate.deploy(text, text, interval, integer, boolean, boolean, bigint, integer)
 	TO regress_deploy_owner, regress_deploy_other;

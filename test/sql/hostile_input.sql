@@ -14,7 +14,7 @@ CREATE EXTENSION pgtap;
 CREATE EXTENSION migrate;
 RESET client_min_messages;
 
-SELECT plan(327);
+SELECT plan(329);
 
 -- sqlstate_of(sql) runs sql and returns '00000' if it worked, else its
 -- SQLSTATE.  Either way nothing it did is kept: the block rolls it back.
@@ -60,7 +60,8 @@ CREATE TABLE before AS SELECT catalog_state() AS state;
 
 --
 -- NULL for every argument of every function.  A required argument is
--- 22004 naming it; the arguments documented as optional accept NULL.
+-- 22004 naming it; the arguments documented as optional accept NULL
+-- (register's transactional NULL lets the server decide).
 -- (The version type's own functions are STRICT: NULL in, NULL out.)
 --
 CREATE TABLE null_calls (ord serial, function text, argument text,
@@ -72,7 +73,8 @@ INSERT INTO null_calls (function, argument, call, expected) VALUES
 	('register', 'down', $$migrate.register('3', 'n', 'SELECT 1', NULL)$$, '00000'),
 	('register', 'requires', $$migrate.register('3', 'n', 'SELECT 1', requires => NULL)$$, '22004'),
 	('register', 'requires[1]', $$migrate.register('3', 'n', 'SELECT 1', requires => '{NULL}')$$, '22004'),
-	('register', 'transactional', $$migrate.register('3', 'n', 'SELECT 1', transactional => NULL)$$, '22004'),
+	('register', 'transactional', $$migrate.register('3', 'n', 'SELECT 1', transactional => NULL)$$, '00000'),
+	('register', 'verify', $$migrate.register('3', 'n', 'SELECT 1', verify => NULL)$$, '00000'),
 	('register', 'project', $$migrate.register('3', 'n', 'SELECT 1', project => NULL)$$, '22004'),
 	('register_repeatable', 'name', $$migrate.register_repeatable(NULL, 'SELECT 1')$$, '22004'),
 	('register_repeatable', 'up', $$migrate.register_repeatable('r', NULL)$$, '22004'),
@@ -106,8 +108,8 @@ SELECT is(sqlstate_of('SELECT * FROM ' || call), expected,
 		  format('%s(%s => NULL): %s', function, argument, expected))
 FROM null_calls ORDER BY ord;
 -- The message names the argument and the function.
-SELECT throws_ok($$SELECT migrate.register('3', 'n', 'SELECT 1', transactional => NULL)$$,
-				 '22004', 'argument "transactional" of migrate.register() must not be null',
+SELECT throws_ok($$SELECT migrate.register('3', 'n', 'SELECT 1', requires => NULL)$$,
+				 '22004', 'argument "requires" of migrate.register() must not be null',
 				 'the 22004 message names the argument');
 SELECT throws_ok($$SELECT * FROM migrate.run(out_of_order => NULL)$$,
 				 '22004', 'argument "out_of_order" of migrate.run() must not be null',
@@ -115,20 +117,22 @@ SELECT throws_ok($$SELECT * FROM migrate.run(out_of_order => NULL)$$,
 
 --
 -- Empty strings.  An empty version is malformed (22P02); an empty name,
--- script, project or requires entry is an invalid value (22023).
+-- project or requires entry is an invalid value (22023); an empty script
+-- is a migration that does nothing, on purpose, and is accepted.
 --
 CREATE TABLE empty_calls (ord serial, call text, expected text);
 INSERT INTO empty_calls (call, expected) VALUES
 	($$migrate.register('', 'n', 'SELECT 1')$$, '22P02'),
 	($$migrate.register('3', '', 'SELECT 1')$$, '22023'),
-	($$migrate.register('3', 'n', '')$$, '22023'),
-	($$migrate.register('3', 'n', 'SELECT 1', down => '')$$, '22023'),
+	($$migrate.register('3', 'n', '')$$, '00000'),
+	($$migrate.register('3', 'n', 'SELECT 1', down => '')$$, '00000'),
+	($$migrate.register('3', 'n', 'SELECT 1', verify => '')$$, '00000'),
 	($$migrate.register('3', 'n', 'SELECT 1', requires => '{""}')$$, '22023'),
 	($$migrate.register('3', 'n', 'SELECT 1', requires => '{":1"}')$$, '22023'),
 	($$migrate.register('3', 'n', 'SELECT 1', requires => '{"lib:"}')$$, '22023'),
 	($$migrate.register('3', 'n', 'SELECT 1', project => '')$$, '22023'),
 	($$migrate.register_repeatable('', 'SELECT 1')$$, '22023'),
-	($$migrate.register_repeatable('r', '')$$, '22023'),
+	($$migrate.register_repeatable('r', '')$$, '00000'),
 	($$migrate.register_repeatable('r', 'SELECT 1', '')$$, '22023'),
 	($$migrate.unregister('')$$, '22P02'),
 	($$migrate.unregister('2', '')$$, '22023'),
@@ -149,7 +153,7 @@ SELECT is(sqlstate_of('SELECT * FROM ' || call), expected,
 FROM empty_calls ORDER BY ord;
 -- Scripts of only whitespace, comments or semicolons are empty too.
 SELECT is(sqlstate_of(format('SELECT migrate.register(%L, %L, %L)', '3', 'n', s)),
-		  '22023', format('the script %s is empty (22023)', label))
+		  '00000', format('the script %s is empty, and accepted', label))
 FROM (VALUES (E' \t\r\n ', 'of whitespace'), ('-- nothing', 'of a comment'),
 			 ('/* a /* nested */ comment */', 'of a nested comment'),
 			 (';;; ;', 'of semicolons')) AS t(s, label);

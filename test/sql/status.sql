@@ -192,7 +192,7 @@ SELECT is(migrate.current_version('late')::text, '3',
 SELECT columns_are('migrate', 'migrations',
 	ARRAY['project', 'version', 'name', 'kind', 'state', 'up', 'down',
 		  'requires', 'transactional', 'checksum', 'registered_at',
-		  'registered_by'],
+		  'registered_by', 'verify'],
 	'migrate.migrations has the columns of the contract');
 SELECT columns_are('migrate', 'history',
 	ARRAY['id', 'run_id', 'project', 'version', 'name', 'action', 'status',

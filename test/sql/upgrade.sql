@@ -1,10 +1,11 @@
 --
 -- Upgrading (README.md, "Upgrading"): a database that used migrate 0.1
 -- keeps its status and history through ALTER EXTENSION migrate UPDATE
--- (0.1 to 0.2 to 0.3), goes on working, deploys, and ends up with the same
--- extension as a fresh install of the new version.  The 0.1 catalog is
--- populated by this library, as a database is between the installation of
--- a new package and ALTER EXTENSION UPDATE.
+-- (0.1 to 0.2 to 0.3 to 0.4), goes on working, deploys, and ends up with
+-- the same extension as a fresh install of the new version.  The 0.1
+-- catalog is populated by this library, as a database is between the
+-- installation of a new package and ALTER EXTENSION UPDATE.  Then the
+-- same from 0.3, populated by deploys.
 --
 CREATE DATABASE migrate_test_upgrade;
 \c migrate_test_upgrade
@@ -13,7 +14,7 @@ CREATE EXTENSION pgtap;
 CREATE EXTENSION migrate VERSION '0.1';
 RESET client_min_messages;
 
-SELECT plan(17);
+SELECT plan(26);
 
 SELECT is((SELECT extversion FROM pg_extension WHERE extname = 'migrate'),
 		  '0.1', 'installed as 0.1, from its own script');
@@ -46,6 +47,8 @@ RESET client_min_messages;
 CREATE ROLE regress_upgrade_reader;
 GRANT USAGE ON SCHEMA migrate TO regress_upgrade_reader;
 GRANT EXECUTE ON FUNCTION migrate.status(text) TO regress_upgrade_reader;
+GRANT EXECUTE ON FUNCTION migrate.register(text, text, text, text, text[], boolean, text)
+	TO regress_upgrade_reader;
 
 CREATE TEMP TABLE status_before AS SELECT * FROM migrate.status();
 CREATE TEMP TABLE history_before AS SELECT * FROM migrate.history;
@@ -54,7 +57,7 @@ SELECT project, version, name, kind, state FROM status_before;
 ALTER EXTENSION migrate UPDATE;
 
 SELECT is((SELECT extversion FROM pg_extension WHERE extname = 'migrate'),
-		  '0.3', 'ALTER EXTENSION migrate UPDATE brings it to 0.3');
+		  '0.4', 'ALTER EXTENSION migrate UPDATE brings it to 0.4');
 SELECT results_eq(
 	$$SELECT (s.project, s.version, s.name, s.kind, s.state, s.applied_at,
 			  s.applied_by, s.duration_ms, s.has_down, s.transactional,
@@ -74,6 +77,10 @@ SET ROLE regress_upgrade_reader;
 SELECT is((SELECT count(*) FROM migrate.status()), 8::bigint,
 		  'a role granted status() before the upgrade keeps the grant');
 RESET ROLE;
+SELECT ok(has_function_privilege('regress_upgrade_reader',
+		  'migrate.register(text, text, text, text, text[], boolean, text, text)',
+		  'EXECUTE'),
+		  'a role granted register() keeps the grant on its new signature');
 DROP OWNED BY regress_upgrade_reader;
 DROP ROLE regress_upgrade_reader;
 SELECT results_eq(
@@ -116,6 +123,21 @@ SELECT results_eq(
 	'deploy applies a concurrent index build after the upgrade');
 SELECT is((SELECT indisvalid FROM pg_index WHERE indexrelid = 'up_a_id'::regclass), true,
 		  'and the index is valid');
+
+-- 0.4's registrations: a verify script, transactionality decided by the
+-- server, an empty script.
+SET client_min_messages = warning;
+SELECT migrate.register('006', 'index b', $$CREATE INDEX CONCURRENTLY up_b_id ON up_a (id)$$,
+						down => '', transactional => NULL,
+						verify => $$SELECT 1 / count(*)::int FROM pg_class WHERE relname = 'up_b_id'$$);
+CALL migrate.deploy();
+RESET client_min_messages;
+SELECT results_eq(
+	$$SELECT m.transactional, m.verify IS NOT NULL, s.state
+	  FROM migrate.migrations AS m, migrate.status() AS s
+	  WHERE m.version::text = '006' AND s.version::text = '006'$$,
+	$$VALUES (false, true, 'applied')$$,
+	'after the upgrade, a migration with a verify script, decided non-transactional, deploys');
 
 --
 -- The upgraded extension is the one a fresh install of 0.2 makes: the
@@ -197,9 +219,77 @@ DROP EXTENSION migrate;
 CREATE EXTENSION migrate;
 RESET client_min_messages;
 SELECT is((SELECT extversion FROM pg_extension WHERE extname = 'migrate'),
-		  '0.3', 'a fresh install is 0.3');
+		  '0.4', 'a fresh install is 0.4');
 SELECT is(pg_temp.extension_shape(), :'upgraded',
-		  'an upgraded 0.1 is the same extension as a fresh 0.3');
+		  'an upgraded 0.1 is the same extension as a fresh 0.4');
+
+--
+-- From 0.3, populated by this library as 0.3 users' deploys left it:
+-- applied, failed, non-transactional with statements done, pending.
+--
+SET client_min_messages = warning;
+DROP EXTENSION migrate;
+DROP VIEW IF EXISTS up_v;
+DROP TABLE IF EXISTS up_a, up_b, up_lib;
+CREATE EXTENSION migrate VERSION '0.3';
+SELECT migrate.register('1', 'create c', $$CREATE TABLE up_c (id int)$$,
+						down => $$DROP TABLE up_c$$);
+SELECT migrate.register('2', 'index c', $$CREATE INDEX CONCURRENTLY up_c_id ON up_c (id)$$,
+						down => $$DROP INDEX CONCURRENTLY up_c_id$$, transactional => false);
+SELECT migrate.register('3', 'fails', $$SELECT 1 / 0$$);
+SELECT migrate.register('4', 'pending', $$SELECT 4$$, requires => '{3}');
+SELECT migrate.register_repeatable('view c', $$CREATE OR REPLACE VIEW up_vc AS SELECT 1 AS x$$);
+CALL migrate.deploy(target => '2', project => 'default');
+RESET client_min_messages;
+SELECT is(migrate.register('5', 'empty', '-- nothing yet', transactional => NULL),
+		  'registered', 'on a 0.3 catalog the new library accepts an empty script and transactional => NULL');
+\set ON_ERROR_STOP 0
+CALL migrate.deploy();
+\set ON_ERROR_STOP 1
+CREATE TEMP TABLE status_before AS SELECT * FROM migrate.status();
+CREATE TEMP TABLE history_before AS SELECT * FROM migrate.history;
+CREATE TEMP TABLE migrations_before AS SELECT * FROM migrate.migrations;
+SELECT project, version, name, kind, state FROM status_before;
+
+ALTER EXTENSION migrate UPDATE;
+
+SELECT is((SELECT extversion FROM pg_extension WHERE extname = 'migrate'),
+		  '0.4', '0.3 updates to 0.4');
+SELECT results_eq($$SELECT s::text FROM migrate.status() AS s$$,
+				  $$SELECT s::text FROM status_before AS s$$,
+				  'status() is as before the upgrade from 0.3, every column');
+SELECT results_eq($$SELECT h::text FROM migrate.history AS h ORDER BY h.id$$,
+				  $$SELECT h::text FROM history_before AS h ORDER BY h.id$$,
+				  'and so is the history');
+SELECT results_eq(
+	$$SELECT (m.project, m.version, m.name, m.kind, m.state, m.up, m.down, m.requires,
+			  m.transactional, m.checksum, m.registered_at, m.registered_by)::text,
+			 m.verify
+	  FROM migrate.migrations AS m ORDER BY m.project, m.kind, m.version, m.name$$,
+	$$SELECT m::text, NULL::text FROM migrations_before AS m
+	  ORDER BY m.project, m.kind, m.version, m.name$$,
+	'and the registrations, with no verify script');
+SET client_min_messages = warning;
+SELECT migrate.register('3', 'fixed', $$SELECT 3$$,
+						verify => $$SELECT 1 / count(*)::int FROM up_c$$);
+\set ON_ERROR_STOP 0
+CALL migrate.deploy();
+\set ON_ERROR_STOP 1
+RESET client_min_messages;
+SELECT results_eq(
+	$$SELECT version::text, state FROM migrate.status() WHERE version IS NOT NULL ORDER BY version$$,
+	$$VALUES ('1', 'applied'), ('2', 'applied'), ('3', 'failed'), ('4', 'pending'), ('5', 'pending')$$,
+	'after the upgrade a verify script that raises fails its migration');
+SELECT is((SELECT sqlstate FROM migrate.history ORDER BY id DESC LIMIT 1), '22012',
+		  'with the error of the verify script');
+SET client_min_messages = warning;
+INSERT INTO up_c VALUES (1);
+CALL migrate.deploy();
+RESET client_min_messages;
+SELECT results_eq(
+	$$SELECT version::text, state FROM migrate.status() WHERE version IS NOT NULL ORDER BY version$$,
+	$$VALUES ('1', 'applied'), ('2', 'applied'), ('3', 'applied'), ('4', 'applied'), ('5', 'applied')$$,
+	'and once it holds, the deploy goes on to the end');
 
 SELECT * FROM finish();
 

@@ -1,0 +1,63 @@
+/* migrate--0.3--0.4.sql: upgrade of migrate 0.3 to 0.4 */
+
+-- complain if script is sourced in psql, rather than via ALTER EXTENSION
+\echo Use "ALTER EXTENSION migrate UPDATE TO '0.4'" to load this file. \quit
+
+/*
+ * 0.4 brings migration folders in: register() gains a verify script (run
+ * right after up, in its transaction) and lets the server decide
+ * transactionality when transactional is NULL.  A new argument changes the
+ * function's signature: register() is dropped and created again, with the
+ * privileges it had.  The migrations view shows the verify script.
+ */
+
+ALTER TABLE migrate.migration
+	ADD COLUMN verify text,
+	ADD COLUMN verify_checksum text;
+COMMENT ON COLUMN migrate.migration.verify IS
+	'script run right after up, in its transaction; the migration fails if it raises';
+
+CREATE OR REPLACE VIEW migrate.migrations AS
+	SELECT m.project, m.version, m.name, m.kind, m.state, m.up, m.down,
+		   m.requires, m.transactional, m.checksum, m.registered_at,
+		   m.registered_by::pg_catalog.name COLLATE pg_catalog."C" AS registered_by,
+		   m.verify
+	FROM migrate.migration AS m;
+
+CREATE TEMP TABLE migrate_register_acl AS
+	SELECT a.grantee, a.privilege_type, a.is_grantable
+	FROM pg_catalog.pg_proc AS p,
+		 pg_catalog.aclexplode(p.proacl) AS a
+	WHERE p.oid OPERATOR(pg_catalog.=) 'migrate.register(text, text, text, text, text[], boolean, text)'::pg_catalog.regprocedure
+	  AND a.grantee OPERATOR(pg_catalog.<>) p.proowner;
+
+DROP FUNCTION migrate.register(text, text, text, text, text[], boolean, text);
+CREATE FUNCTION migrate.register(
+	version text,
+	name text,
+	up text,
+	down text DEFAULT NULL,
+	requires text[] DEFAULT '{}',
+	transactional boolean DEFAULT true,
+	project text DEFAULT 'default',
+	verify text DEFAULT NULL)
+RETURNS text
+	AS 'MODULE_PATHNAME', 'migrate_register'
+	LANGUAGE C VOLATILE;
+COMMENT ON FUNCTION migrate.register(text, text, text, text, text[], boolean, text, text) IS
+	'registers a versioned migration: registered, unchanged or updated';
+REVOKE ALL ON FUNCTION migrate.register(text, text, text, text, text[], boolean, text, text) FROM PUBLIC;
+
+DO $grant$
+DECLARE
+	g record;
+BEGIN
+	FOR g IN SELECT * FROM pg_temp.migrate_register_acl LOOP
+		EXECUTE pg_catalog.format('GRANT EXECUTE ON FUNCTION migrate.register(text, text, text, text, text[], boolean, text, text) TO %s%s',
+			CASE WHEN g.grantee OPERATOR(pg_catalog.=) 0 THEN 'PUBLIC'
+				 ELSE g.grantee::pg_catalog.regrole::pg_catalog.text END,
+			CASE WHEN g.is_grantable THEN ' WITH GRANT OPTION' ELSE '' END);
+	END LOOP;
+END
+$grant$;
+DROP TABLE pg_temp.migrate_register_acl;
