@@ -9,6 +9,7 @@
  * transactionality when transactional is NULL.  A new argument changes the
  * function's signature: register() is dropped and created again, with the
  * privileges it had.  The migrations view shows the verify script.
+ * adopt() reads another tool's history table.
  */
 
 ALTER TABLE migrate.migration
@@ -61,3 +62,15 @@ BEGIN
 END
 $grant$;
 DROP TABLE pg_temp.migrate_register_acl;
+
+CREATE FUNCTION migrate.adopt(
+	tool text,
+	project text DEFAULT 'default',
+	history regclass DEFAULT NULL)
+RETURNS TABLE(project text, version migrate.version, name text,
+			  applied_at timestamptz, applied_by text)
+	AS 'MODULE_PATHNAME', 'migrate_adopt_history'
+	LANGUAGE C VOLATILE ROWS 100;
+COMMENT ON FUNCTION migrate.adopt(text, text, regclass) IS
+	'marks applied, without running them, the migrations another tool''s history lists';
+REVOKE ALL ON FUNCTION migrate.adopt(text, text, regclass) FROM PUBLIC;

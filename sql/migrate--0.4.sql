@@ -547,6 +547,17 @@ RETURNS integer
 COMMENT ON FUNCTION migrate.baseline(text, text) IS
 	'marks the migrations of a project up to a version applied without running them';
 
+CREATE FUNCTION migrate.adopt(
+	tool text,
+	project text DEFAULT 'default',
+	history regclass DEFAULT NULL)
+RETURNS TABLE(project text, version migrate.version, name text,
+			  applied_at timestamptz, applied_by text)
+	AS 'MODULE_PATHNAME', 'migrate_adopt_history'
+	LANGUAGE C VOLATILE ROWS 100;
+COMMENT ON FUNCTION migrate.adopt(text, text, regclass) IS
+	'marks applied, without running them, the migrations another tool''s history lists';
+
 CREATE FUNCTION migrate.validate(project text DEFAULT NULL)
 RETURNS TABLE(project text, version migrate.version, severity text,
 			  problem text, detail text)

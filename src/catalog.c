@@ -697,6 +697,27 @@ migrate_catalog_applied_newest_first(const char *project, int limit)
 }
 
 /*
+ * migrate_catalog_project
+ *		Every registration of a project, without scripts: the versioned
+ *		ones by version, then the repeatable ones by name.
+ */
+List *
+migrate_catalog_project(const char *project)
+{
+	static SPIPlanPtr plan = NULL;
+	CatalogArgs args = {0};
+
+	arg_text(&args, project);
+	migrate_catalog_prepare(&plan,
+							"SELECT " MIGRATION_COLUMNS_NO_SCRIPTS " FROM migrate.migration"
+							" WHERE project COLLATE pg_catalog.\"C\" OPERATOR(pg_catalog.=) $1"
+							" ORDER BY kind DESC, version,"
+							" name COLLATE pg_catalog.\"C\"",
+							&args);
+	return migrate_catalog_fetch(plan, &args, 0);
+}
+
+/*
  * migrate_catalog_with_requires
  *		Every registration that requires something, any project; with
  *		applied_only, only the applied ones.  Without scripts.

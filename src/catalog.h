@@ -37,8 +37,8 @@ typedef struct MigrationEvent
 {
 	int64		run_id;
 	const Migration *migration;
-	const char *action;			/* "up", "down", "repeat", "baseline" or
-								 * "resolve" */
+	const char *action;			/* "up", "down", "repeat", "baseline",
+								 * "resolve" or "adopt" */
 	const char *status;			/* "ok", "failed", "started" or "retry" */
 	TimestampTz started_at;
 	double		duration_ms;
@@ -69,6 +69,7 @@ extern char *migrate_catalog_highest_applied(const char *project,
 											 bool *any_applied);
 extern List *migrate_catalog_applied_newest_first(const char *project,
 												  int limit);
+extern List *migrate_catalog_project(const char *project);
 extern List *migrate_catalog_with_requires(bool applied_only);
 
 extern void migrate_catalog_record(const MigrationEvent *ev,

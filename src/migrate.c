@@ -14,6 +14,8 @@
  *					checks, SPI, memory, the lock, the generation
  *	registration.c	the rules of registering and unregistering
  *	plan.c			what to apply, revert or baseline, in which order
+ *	adopt.c			adopt(): another tool's history marks migrations
+ *					applied
  *	runner.c		running a plan: each script, statement by statement,
  *					as its registrant, with its bookkeeping
  *	toplevel.c		a statement executed at top level, as psql would

@@ -33,6 +33,7 @@
 #include "utils/timestamp.h"
 #include "utils/tuplestore.h"
 
+#include "adopt.h"
 #include "catalog.h"
 #include "change.h"
 #include "deploy.h"
@@ -54,6 +55,7 @@ PG_FUNCTION_INFO_V1(migrate_rollback);
 PG_FUNCTION_INFO_V1(migrate_rollback_to);
 PG_FUNCTION_INFO_V1(migrate_rollback_all);
 PG_FUNCTION_INFO_V1(migrate_baseline);
+PG_FUNCTION_INFO_V1(migrate_adopt_history);
 PG_FUNCTION_INFO_V1(migrate_deploy);
 PG_FUNCTION_INFO_V1(migrate_deploy_rollback);
 PG_FUNCTION_INFO_V1(migrate_deploy_rollback_to);
@@ -458,6 +460,32 @@ migrate_baseline(PG_FUNCTION_ARGS)
 		count = migrate_runner_baseline(plan, migrate_catalog_next_run_id());
 	migrate_change_end(&call, count > 0 ? CHANGE_WRITTEN : CHANGE_NONE);
 	PG_RETURN_INT32(count);
+}
+
+/*
+ * migrate.adopt(tool, project, history) returns setof (project, version,
+ *		name, applied_at, applied_by)
+ *
+ * Marks applied, without running them, the registered migrations that
+ * another tool's history table lists as applied (adopt.c); returns them.
+ */
+Datum
+migrate_adopt_history(PG_FUNCTION_ARGS)
+{
+	AdoptTool	tool = migrate_adopt_tool(text_arg(fcinfo, 0));
+	char	   *project = text_arg(fcinfo, 1);
+	Oid			relid = PG_ARGISNULL(2) ? InvalidOid : PG_GETARG_OID(2);
+	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
+	MigrateChange call;
+	int			count;
+
+	check_project(project);
+	InitMaterializedSRF(fcinfo, 0);
+	migrate_change_begin(&call, "migrate.adopt()", true);
+	count = migrate_adopt(tool, project, relid, rsinfo->setResult,
+						  rsinfo->setDesc);
+	migrate_change_end(&call, count > 0 ? CHANGE_WRITTEN : CHANGE_NONE);
+	return (Datum) 0;
 }
 
 /*
