@@ -18,6 +18,7 @@ OBJS = \
 	src/change.o \
 	src/registration.o \
 	src/plan.o \
+	src/adopt.o \
 	src/runner.o \
 	src/toplevel.o \
 	src/catalog.o \
