@@ -55,6 +55,32 @@ all install installcheck:
 	      "which install postgresql-server-dev-15 first" >&2; exit 1
 else
 include $(PGXS)
+
+# migrate-bundle (bundle/, SPEC section 8): a standalone program, libc
+# only, built by its own Makefile and installed next to the server's
+# programs.  It is not PGXS's PROGRAM, which cannot sit beside MODULE_big.
+all: bundle-all
+
+bundle-all:
+	$(MAKE) -C bundle CC='$(CC)'
+
+install: install-bundle
+
+install-bundle: bundle-all
+	$(MKDIR_P) '$(DESTDIR)$(bindir)'
+	$(INSTALL_PROGRAM) bundle/migrate-bundle '$(DESTDIR)$(bindir)/migrate-bundle'
+
+uninstall: uninstall-bundle
+
+uninstall-bundle:
+	rm -f '$(DESTDIR)$(bindir)/migrate-bundle'
+
+clean: clean-bundle
+
+clean-bundle:
+	$(MAKE) -C bundle clean
+
+.PHONY: bundle-all install-bundle uninstall-bundle clean-bundle
 endif
 
 # PGXS tracks no header dependencies (unless the server was configured with

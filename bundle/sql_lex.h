@@ -1,0 +1,92 @@
+/*-------------------------------------------------------------------------
+ *
+ * sql_lex.h
+ *	  A small lexer for PostgreSQL script text: tokens and statement
+ *	  boundaries, for layouts that must look at a script's first or last
+ *	  statement without changing any other byte of it.
+ *
+ * It knows what psql knows about where a statement ends: comments ("--"
+ * to end of line, nested slash-star comments), quoted strings (standard
+ * '' strings, E'' strings with backslash escapes), quoted identifiers,
+ * dollar quotes, parentheses, and the BEGIN ... END bodies of CREATE
+ * FUNCTION / PROCEDURE (BEGIN ATOMIC) with psql's own heuristic.  It does
+ * not parse SQL: the server does that when the bundle is registered.
+ *
+ * Invariants:
+ *	- Offsets are byte offsets into the caller's text, which is never
+ *	  modified; every token and statement is a range [start, end) of it.
+ *	- Whitespace and comments are never part of a token; a statement's
+ *	  range runs from its first token to the end of its last token, its
+ *	  terminating semicolon excluded.
+ *	- The lexer never reads past len (sql_line_at() excepted, which takes a
+ *	  NUL-terminated string).
+ *
+ *-------------------------------------------------------------------------
+ */
+#ifndef SQL_LEX_H
+#define SQL_LEX_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+typedef enum SqlTokenKind
+{
+	SQL_TOK_END,				/* no more tokens */
+	SQL_TOK_WORD,				/* keyword or unquoted identifier */
+	SQL_TOK_QUOTED_IDENT,		/* "..." or U&"..." */
+	SQL_TOK_STRING,				/* '...', E'...', B'...', X'...', U&'...' */
+	SQL_TOK_DOLLAR_STRING,		/* $tag$...$tag$ */
+	SQL_TOK_NUMBER,
+	SQL_TOK_SEMICOLON,
+	SQL_TOK_OPEN_PAREN,
+	SQL_TOK_CLOSE_PAREN,
+	SQL_TOK_OTHER,				/* operators, punctuation, $1, psql's \ */
+	SQL_TOK_UNTERMINATED		/* a string, identifier, dollar quote or
+								 * comment that runs to the end of text */
+} SqlTokenKind;
+
+typedef struct SqlToken
+{
+	SqlTokenKind kind;
+	size_t		start;
+	size_t		end;
+} SqlToken;
+
+typedef struct SqlStatement
+{
+	size_t		start;			/* first byte of its first token */
+	size_t		end;			/* just past its last token */
+	size_t		next;			/* just past its semicolon (or len) */
+	bool		terminated;		/* ended by a semicolon */
+	int			ntokens;
+	SqlToken	first[4];		/* its first tokens (up to 4) */
+	SqlToken	unterminated;	/* kind SQL_TOK_UNTERMINATED if one was met */
+} SqlStatement;
+
+/*
+ * Reads the token at or after *pos, skipping whitespace and comments, and
+ * advances *pos past it.  At the end of text the kind is SQL_TOK_END.
+ */
+extern void sql_next_token(const char *s, size_t len, size_t *pos,
+						   SqlToken *tok);
+
+/*
+ * Reads the statement at or after *pos and advances *pos past its
+ * semicolon.  Returns false (and leaves *st unset) when only whitespace and
+ * comments remain.  An empty statement (a lone ";") is returned with
+ * ntokens 0.
+ */
+extern bool sql_next_statement(const char *s, size_t len, size_t *pos,
+							   SqlStatement *st);
+
+/* Whether tok is the unquoted word kw (ASCII, case-insensitive). */
+extern bool sql_token_is_word(const char *s, const SqlToken *tok,
+							  const char *kw);
+
+/* The 1-based line number of byte offset pos in s (NUL-terminated). */
+extern int	sql_line_at(const char *s, size_t pos);
+
+/* A name for an unterminated token's opening, for messages. */
+extern const char *sql_unterminated_what(const char *s, const SqlToken *tok);
+
+#endif							/* SQL_LEX_H */

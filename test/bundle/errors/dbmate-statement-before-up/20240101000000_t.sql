@@ -1,0 +1,4 @@
+CREATE TYPE s AS ENUM ('a');
+-- migrate:up
+SELECT 1;
+-- migrate:down

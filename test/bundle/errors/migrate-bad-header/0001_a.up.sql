@@ -1,0 +1,3 @@
+-- Adds a table.
+-- migrate:transactionl false
+SELECT 1;

@@ -1,0 +1,2 @@
+-- migrate:requires 0001,
+SELECT 1;

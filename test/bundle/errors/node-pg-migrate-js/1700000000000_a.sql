@@ -1,0 +1,4 @@
+-- Up Migration
+CREATE TABLE a (id int);
+-- Down Migration
+DROP TABLE a;

@@ -1,0 +1,1 @@
+exports.up = (pgm) => { pgm.createTable("b", { id: "id" }); };

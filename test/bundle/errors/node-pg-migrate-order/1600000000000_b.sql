@@ -1,0 +1,2 @@
+-- Up Migration
+CREATE TABLE b (id int);

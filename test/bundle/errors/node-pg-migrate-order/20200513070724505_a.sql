@@ -1,0 +1,2 @@
+-- Up Migration
+CREATE TABLE a (id int);

@@ -1,0 +1,3 @@
+-- the schema comes from --set
+
+CREATE TABLE {{ index .Options "Namespace" }}.a (id int);

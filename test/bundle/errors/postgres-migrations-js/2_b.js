@@ -1,0 +1,1 @@
+module.exports.generateSql = () => "CREATE TABLE b (id int)"

@@ -1,0 +1,5 @@
+-- Deploy flipr:appschema to pg
+
+BEGIN;
+
+CREATE SCHEMA flipr;

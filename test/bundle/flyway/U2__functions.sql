@@ -1,0 +1,1 @@
+DROP FUNCTION app.login_of(bigint);

@@ -1,0 +1,1 @@
+CREATE INDEX CONCURRENTLY users_login_lower ON app.users (lower(login));

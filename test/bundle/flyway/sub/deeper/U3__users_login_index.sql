@@ -1,0 +1,2 @@
+-- flyway:executeInTransaction=false
+DROP INDEX CONCURRENTLY app.users_login_lower;

@@ -1,0 +1,5 @@
+CREATE SCHEMA app;
+CREATE TABLE app.users (
+    id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+    login text NOT NULL UNIQUE
+);

@@ -1,0 +1,1 @@
+INSERT INTO app.users (login, email) VALUES ('admin', 'admin@example.com');

@@ -1,0 +1,1 @@
+DROP INDEX CONCURRENTLY app.users_login_lower;

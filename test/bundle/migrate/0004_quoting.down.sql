@@ -1,0 +1,2 @@
+DROP FUNCTION app.probe_fn();
+DROP TABLE app.probe

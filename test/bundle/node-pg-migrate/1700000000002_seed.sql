@@ -1,0 +1,2 @@
+--- UP MIGRATION
+INSERT INTO users (name, email) VALUES ('admin', 'admin@example.com');

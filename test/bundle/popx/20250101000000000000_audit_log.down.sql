@@ -1,0 +1,2 @@
+DROP TABLE {{ index .Parameters "Namespace" }}.audit_log;
+DROP SCHEMA {{ index .Parameters "Namespace" }};

@@ -1,0 +1,8 @@
+-- Revert flipr:flips from pg
+
+BEGIN;
+
+DROP FUNCTION flipr.flip_count();
+DROP TABLE flipr.flips;
+
+COMMIT;
