@@ -10,11 +10,12 @@
 #	scripts/demo.sh status	say whether it runs and how to connect
 #
 # "start" installs missing packages (scripts/ensure_deps.sh), builds and
-# installs the extension, and replaces any demo cluster this checkout
-# started before (so a rebuilt extension is the one loaded).  Then, in a
-# database migrate_demo: CREATE EXTENSION migrate, register every
-# examples/*.sql, migrate.run(), migrate.status(), migrate.rollback(),
-# migrate.status() again.  It prints how to connect and how to stop.
+# installs the extension and migrate-bundle, and replaces any demo cluster
+# this checkout started before (so a rebuilt extension is the one loaded).
+# Then, in a database migrate_demo: CREATE EXTENSION migrate, the folder
+# examples/ registered by migrate-bundle, CALL migrate.deploy(),
+# migrate.status(), migrate.rollback(), migrate.status() again.  It prints
+# how to connect and how to stop.
 #
 # The cluster's environment is kept in .demo-cluster/env in this checkout
 # (see scripts/cluster.sh); the cluster itself lives under /tmp.  Unlike
@@ -84,8 +85,6 @@ on_exit()
 
 demo_start()
 {
-	local f
-
 	step "checking dependencies"
 	scripts/ensure_deps.sh
 	# Only now: it finds PostgreSQL's paths, which may just have been
@@ -120,14 +119,12 @@ demo_start()
 		-c "CREATE DATABASE $DB"
 	show "CREATE EXTENSION migrate"
 
-	step "registering the example migrations (examples/*.sql)"
-	for f in examples/*.sql; do
-		printf '%-45s ' "$f"
-		"$PG_BINDIR/psql" -X -q -At -v ON_ERROR_STOP=1 -d "$DB" -f "$f"
-	done
+	step "registering the folder examples/ (migrate-bundle examples | psql)"
+	"$PG_BINDIR/migrate-bundle" examples |
+		"$PG_BINDIR/psql" -X -v ON_ERROR_STOP=1 -P pager=off -d "$DB"
 
-	step "applying them"
-	show "SELECT * FROM migrate.run()"
+	step "applying them, one transaction each (003 builds its index concurrently)"
+	show "CALL migrate.deploy()"
 	show "SELECT * FROM migrate.status()"
 
 	step "reverting the newest one"

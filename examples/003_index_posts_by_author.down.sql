@@ -1,0 +1,1 @@
+DROP INDEX CONCURRENTLY posts_author_published_idx;
