@@ -18,6 +18,9 @@
 //		DIR/migrate_register_values.sql	one statement for all: SELECT
 //			migrate.register(...) FROM (VALUES ...), a diagnostic that
 //			leaves out the client round trip of each statement
+//	node gen.mjs folder DIR N	the same N migrations as a folder in
+//		migrate's own layout, for migrate-bundle:
+//		DIR/folder/NNNNNN_create_t_i.up.sql and .down.sql
 //	node gen.mjs data DIR N		N data-only migrations (one INSERT each)
 //		DIR/migrate_register.sql, DIR/plr_load.sql
 //	node gen.mjs big DIR N KB	N migrations of about KB kilobytes each
@@ -153,6 +156,15 @@ function genRegister(out, count) {
 	write(path.join(out, "migrate_register_values.sql"),
 		"SELECT count(migrate.register(v, n, up => u, down => d)) FROM (VALUES\n" +
 		rows.join(",\n") + "\n) AS b(v, n, u, d);\n");
+}
+
+function genFolder(out, count) {
+	for (let i = 1; i <= count; i++) {
+		const base = path.join(out, "folder", `${version(i)}_create_t_${i}`);
+
+		write(`${base}.up.sql`, up(i) + "\n");
+		write(`${base}.down.sql`, down(i) + "\n");
+	}
 }
 
 function genData(out, count) {

@@ -376,6 +376,8 @@ const s3p = (s = "") => { s3 += s + "\n"; };
 	const autoN = Number(meta.reg_autocommit_n);
 	const bigN = Number(meta.reg_big_n);
 	const bigBytes = Number(meta.reg_big_bytes);
+	const folder = g("register_folder");
+	const folderN = Number(meta.folder_n);
 	s3p("`register()` throughput: a file of `SELECT migrate.register(...)` calls run by `psql`, on a fresh database; " +
 		"rates from the median wall time of the whole command (psql start-up included).");
 	s3p();
@@ -387,6 +389,7 @@ const s3p = (s = "") => { s3 += s + "\n"; };
 	s3p(`| ${num(autoN)} small scripts, one transaction each (\`psql -f\`, fsync per commit) | ${timeCell(auto)} | ${num(autoN / auto.median)} | |`);
 	s3p(`| ${num(bigN)} scripts of 1 MiB (INSERT statements), one transaction | ${timeCell(big)} | ${num(bigN / big.median, 1)} | ${fmtBytes(bigBytes / big.median)}/s |`);
 	s3p(`| the ${num(cn)} of the catalog above, one transaction | ${timeCell(cat)} | ${num(cn / cat.median)} | |`);
+	s3p(`| a folder of ${num(folderN)} migrations (\`.up.sql\` and \`.down.sql\` files), \`migrate-bundle DIR \\| psql\`: reading, quoting, registering in one statement | ${timeCell(folder)} | ${num(folderN / folder.median)} | |`);
 	s3p();
 
 	const nsc = g("noop_server_cold");
@@ -401,6 +404,8 @@ const s3p = (s = "") => { s3 += s + "\n"; };
 		timeCell(ssc, fmtMs), !ssc.failed && ssc.median < 200, "3");
 	target(`status() over ${num(cn)}: under 200 ms (server time, warm session)`,
 		timeCell(ssw, fmtMs), !ssw.failed && ssw.median < 200, "3");
+	target(`loading a folder of ${num(folderN)} migrations (\`migrate-bundle DIR \\| psql\`, end to end): under 5 s`,
+		timeCell(folder), !folder.failed && folder.median < 5, "3");
 	target("register() of small scripts: over 10,000 per second (one transaction)",
 		`${num(smallN / small.median)} per second`, !small.failed && smallN / small.median > 10000, "3");
 }
@@ -680,6 +685,7 @@ p(commandTable("catalog", {
 	register_values: "register, small scripts, one statement (diagnostic)",
 	register_autocommit: "register, small scripts, a transaction each",
 	register_big: "register, 1 MiB scripts",
+	register_folder: "a folder loaded with migrate-bundle",
 	register_catalog: "registering the big catalog",
 	baseline: "marking it applied",
 	status_wall: "status(), whole psql",

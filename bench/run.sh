@@ -67,6 +67,7 @@ if [[ "$QUICK" == 1 ]]; then
 	REG_AUTOCOMMIT_N=200
 	REG_BIG_N=2
 	REG_REPS=1
+	FOLDER_N=500
 	MEM_N=1000
 	LOCK_N=3000
 	CONC_N=100
@@ -86,6 +87,7 @@ else
 	REG_AUTOCOMMIT_N=1000
 	REG_BIG_N=5
 	REG_REPS=3
+	FOLDER_N=2000
 	MEM_N=10000
 	LOCK_N=3000
 	CONC_N=100
@@ -561,6 +563,8 @@ section_catalog()
 	node "$BENCH/gen.mjs" register "$WORK/reg_small" "$REG_SMALL_N"
 	node "$BENCH/gen.mjs" register "$WORK/reg_auto" "$REG_AUTOCOMMIT_N"
 	node "$BENCH/gen.mjs" big "$WORK/reg_big" "$REG_BIG_N" "$REG_BIG_KB"
+	node "$BENCH/gen.mjs" folder "$WORK/reg_folder" "$FOLDER_N"
+	meta folder_n "$FOLDER_N"
 	meta reg_small_n "$REG_SMALL_N"
 	meta reg_autocommit_n "$REG_AUTOCOMMIT_N"
 	meta reg_big_n "$REG_BIG_N"
@@ -572,6 +576,7 @@ section_catalog()
 		new_db "s3_auto_$rep" tpl_migrate
 		new_db "s3_values_$rep" tpl_migrate
 		new_db "s3_big_$rep" tpl_migrate
+		new_db "s3_folder_$rep" tpl_migrate
 	done
 	sync
 	checkpoint
@@ -605,6 +610,23 @@ section_catalog()
 		timed "$WORK/logs/reg_big_$rep.log" "${CMD[@]}"
 		st_of_rc
 		record catalog register_big migrate "$REG_BIG_N" "$rep" "$ELAPSED" s "$ST"
+
+		# A folder of files loaded end to end: migrate-bundle reads and
+		# quotes them, psql registers them in one statement.
+		CMD=(bash -o pipefail -c '"$1" "$2" | "$3" -X -q -v ON_ERROR_STOP=1 -d "$4"' load_folder
+			"$PG_BINDIR/migrate-bundle" "$WORK/reg_folder/folder" "$PSQL" "s3_folder_$rep")
+		show_text catalog register_folder \
+			"\$PG_BINDIR/migrate-bundle $WORK/reg_folder/folder | $PSQL -X -q -v ON_ERROR_STOP=1 -d s3_folder_$rep"
+		checkpoint
+		timed "$WORK/logs/reg_folder_$rep.log" "${CMD[@]}"
+		st_of_rc
+		k=$(qv -d "s3_folder_$rep" -c "SELECT count(*) FROM migrate.migrations")
+		if [[ "$k" != "$FOLDER_N" ]]; then
+			echo "bench: the folder registered $k migrations, not $FOLDER_N" >&2
+			ST=fail
+			STATUS=1
+		fi
+		record catalog register_folder migrate "$FOLDER_N" "$rep" "$ELAPSED" s "$ST"
 	done
 
 	# The big catalog: register everything in one transaction, then mark

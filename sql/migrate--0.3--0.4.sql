@@ -10,7 +10,24 @@
  * function's signature: register() is dropped and created again, with the
  * privileges it had.  The migrations view shows the verify script.
  * adopt() reads another tool's history table.
+ *
+ * The row types of the tables and views get their default privileges
+ * back, as a fresh 0.4 install leaves them: the install scripts before 0.4
+ * revoked PUBLIC's USAGE on them, which pg_dump cannot dump (it warned
+ * "unsupported pg_init_privs entry" at every dump).  Without USAGE on the
+ * schema nobody reaches them anyway.  No SQL command puts an ACL back to
+ * its default, so the catalog rows are reset directly.
  */
+
+DELETE FROM pg_catalog.pg_init_privs AS i
+	USING pg_catalog.pg_type AS t
+	WHERE i.classoid OPERATOR(pg_catalog.=) 'pg_catalog.pg_type'::pg_catalog.regclass
+	  AND i.objoid OPERATOR(pg_catalog.=) t.oid
+	  AND t.typnamespace OPERATOR(pg_catalog.=) 'migrate'::pg_catalog.regnamespace
+	  AND t.typrelid OPERATOR(pg_catalog.<>) 0;
+UPDATE pg_catalog.pg_type SET typacl = NULL
+	WHERE typnamespace OPERATOR(pg_catalog.=) 'migrate'::pg_catalog.regnamespace
+	  AND typrelid OPERATOR(pg_catalog.<>) 0;
 
 ALTER TABLE migrate.migration
 	ADD COLUMN verify text,

@@ -664,7 +664,7 @@ REVOKE ALL ON ALL SEQUENCES IN SCHEMA migrate FROM PUBLIC;
 REVOKE ALL ON ALL FUNCTIONS IN SCHEMA migrate FROM PUBLIC;
 REVOKE ALL ON ALL PROCEDURES IN SCHEMA migrate FROM PUBLIC;
 REVOKE ALL ON TYPE migrate.version FROM PUBLIC;
--- The row types of tables and views, too (they default to PUBLIC USAGE).
-REVOKE ALL ON TYPE migrate.migration, migrate.event, migrate.generation,
-	migrate.cancel_request, migrate.migrations, migrate.history,
-	migrate.activity FROM PUBLIC;
+-- The row types of the tables and views keep their default privileges
+-- (USAGE for PUBLIC): without USAGE on the schema, nobody reaches them, and
+-- pg_dump cannot dump changed privileges of a row type (it warns at every
+-- dump).

@@ -359,8 +359,8 @@ read_flyway(Adoption *a)
 		char	   *checksum = column_text(tt, i, 5);
 		bool		success = strcmp(column_text(tt, i, 8), "t") == 0;
 		char	   *label = psprintf("installed_rank %s", rank);
-		bool		undo = strncmp(type, "UNDO_", 5) == 0 ||
-			strcmp(type, "DELETE") == 0;
+		bool		undo = (strncmp(type, "UNDO_", 5) == 0 ||
+							strcmp(type, "DELETE") == 0);
 		PeerRow    *row;
 
 		if (!success)

@@ -140,9 +140,10 @@ SELECT results_eq(
 	'after the upgrade, a migration with a verify script, decided non-transactional, deploys');
 
 --
--- The upgraded extension is the one a fresh install of 0.2 makes: the
--- same objects, definitions, comments, privileges, indexes, constraints,
--- triggers and dumped tables.
+-- The upgraded extension is the one a fresh install makes: the same
+-- objects, definitions, comments, privileges (row types' included, and
+-- their initial privileges), indexes, constraints, triggers and dumped
+-- tables.
 --
 CREATE FUNCTION pg_temp.extension_shape() RETURNS text
 LANGUAGE sql AS $shape$
@@ -200,6 +201,13 @@ FROM (
 		   pg_get_triggerdef(t.oid) || ' ' || t.tgenabled::text
 	FROM pg_trigger AS t JOIN pg_class AS c ON c.oid = t.tgrelid
 	WHERE c.relnamespace = 'migrate'::regnamespace AND NOT t.tgisinternal
+	UNION ALL
+	SELECT 'row type ' || t.typname,
+		   concat_ws(' | ', coalesce(t.typacl::text, 'default privileges'),
+					 (SELECT i.initprivs::text FROM pg_init_privs AS i
+					  WHERE i.classoid = 'pg_type'::regclass AND i.objoid = t.oid))
+	FROM pg_type AS t
+	WHERE t.typnamespace = 'migrate'::regnamespace AND t.typrelid <> 0
 	UNION ALL
 	SELECT 'dumped tables',
 		   (SELECT string_agg(cfg::regclass::text, ', ' ORDER BY cfg::regclass::text)
