@@ -210,6 +210,9 @@ switch (kind) {
 	case "register":
 		genRegister(dir, n);
 		break;
+	case "folder":
+		genFolder(dir, n);
+		break;
 	case "data":
 		genData(dir, n);
 		break;
@@ -220,6 +223,6 @@ switch (kind) {
 		writePeers(dir, 0);
 		break;
 	default:
-		console.error("usage: gen.mjs {apply DIR N | register DIR N | data DIR N | big DIR N KB | init DIR}");
+		console.error("usage: gen.mjs {apply DIR N | register DIR N | folder DIR N | data DIR N | big DIR N KB | init DIR}");
 		process.exit(2);
 }
