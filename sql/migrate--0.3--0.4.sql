@@ -85,9 +85,23 @@ CREATE FUNCTION migrate.adopt(
 	project text DEFAULT 'default',
 	history regclass DEFAULT NULL)
 RETURNS TABLE(project text, version migrate.version, name text,
-			  applied_at timestamptz, applied_by text)
+			  applied_at timestamptz, applied_by name)
 	AS 'MODULE_PATHNAME', 'migrate_adopt_history'
 	LANGUAGE C VOLATILE ROWS 100;
 COMMENT ON FUNCTION migrate.adopt(text, text, regclass) IS
 	'marks applied, without running them, the migrations another tool''s history lists';
 REVOKE ALL ON FUNCTION migrate.adopt(text, text, regclass) FROM PUBLIC;
+
+/*
+ * Initial privileges as a fresh install records them: the owner's alone.
+ * The grants put back on functions created again (register() here,
+ * status() from 0.2 to 0.3) were recorded as the extension's initial
+ * privileges, which pg_dump leaves out of a dump: a restore lost them.
+ */
+UPDATE pg_catalog.pg_init_privs AS i
+	SET initprivs = ARRAY[pg_catalog.makeaclitem(p.proowner, p.proowner, 'EXECUTE', false)]
+	FROM pg_catalog.pg_proc AS p
+	WHERE i.classoid OPERATOR(pg_catalog.=) 'pg_catalog.pg_proc'::pg_catalog.regclass
+	  AND i.objoid OPERATOR(pg_catalog.=) p.oid
+	  AND i.objsubid OPERATOR(pg_catalog.=) 0
+	  AND p.pronamespace OPERATOR(pg_catalog.=) 'migrate'::pg_catalog.regnamespace;

@@ -552,7 +552,7 @@ CREATE FUNCTION migrate.adopt(
 	project text DEFAULT 'default',
 	history regclass DEFAULT NULL)
 RETURNS TABLE(project text, version migrate.version, name text,
-			  applied_at timestamptz, applied_by text)
+			  applied_at timestamptz, applied_by name)
 	AS 'MODULE_PATHNAME', 'migrate_adopt_history'
 	LANGUAGE C VOLATILE ROWS 100;
 COMMENT ON FUNCTION migrate.adopt(text, text, regclass) IS

@@ -27,11 +27,14 @@
  * Invariants: everything is decided before anything is written, and any
  * refusal (a failed or dirty peer history, a version that is not
  * registered, a Flyway checksum that does not match the registered up
- * script) throws, so that nothing is adopted.  The peer's table is read
- * with the caller's privileges.  Migrations already applied are left as
- * they are: adopting twice adopts nothing the second time.
+ * script, a migration migrate itself attempted, a requirement that would
+ * not be applied) throws, so that nothing is adopted.  The peer's table is
+ * read with the caller's privileges, under an AccessShareLock, as in a
+ * migration (migrate's own functions refuse to run from a view or a
+ * function it calls).  Migrations already applied are left as they are:
+ * adopting twice adopts nothing the second time.
  *
- * Flyway checksums: CRC-32 of the file's lines, as Flyway's
+ * Flyway checksums: CRC-32 of the file's lines in UTF-8, as Flyway's
  * ChecksumCalculator reads them (a leading byte order mark and the line
  * terminators left out).  Flyway checksums a versioned file before it
  * substitutes placeholders; migrate-bundle then records that checksum in
@@ -48,8 +51,11 @@
 #include <ctype.h>
 
 #include "catalog/namespace.h"
+#include "catalog/pg_type.h"
 #include "executor/spi.h"
+#include "mb/pg_wchar.h"
 #include "miscadmin.h"
+#include "storage/lmgr.h"
 #include "utils/builtins.h"
 #include "utils/lsyscache.h"
 #include "utils/pg_crc.h"
@@ -58,6 +64,7 @@
 
 #include "adopt.h"
 #include "catalog.h"
+#include "guard.h"
 #include "version.h"
 #include "version_order.h"
 
@@ -77,7 +84,8 @@ typedef struct PeerRow
 	char	   *user;			/* NULL: not recorded */
 	bool		has_checksum;
 	int32		checksum;
-	char	   *label;			/* the row, for messages and the history */
+	char	   *key;			/* the value that identifies the row (see
+								 * tools[].key) */
 } PeerRow;
 
 /* One registered migration of the project, and the row that adopts it. */
@@ -92,8 +100,9 @@ typedef struct Adoption
 {
 	AdoptTool	tool;
 	const char *project;
+	Oid			relid;
 	const char *table;			/* qualified and quoted, for queries */
-	const char *table_name;		/* as messages name it */
+	const char *table_name;		/* schema.table, for messages */
 	Candidate  *cand;
 	int			ncand;
 	List	   *rows;			/* of PeerRow */
@@ -102,31 +111,39 @@ typedef struct Adoption
 static const struct
 {
 	const char *name;			/* as adopt()'s tool argument spells it */
-	const char *title;			/* as messages name the tool */
 	const char *table;			/* its history table, by default */
+	const char *example;		/* that table elsewhere, for a hint */
+	const char *key;			/* the column that identifies a row */
 }			tools[] = {
-	[ADOPT_FLYWAY] = {"flyway", "Flyway", "flyway_schema_history"},
-	[ADOPT_GOLANG_MIGRATE] = {"golang-migrate", "golang-migrate", "schema_migrations"},
-	[ADOPT_DBMATE] = {"dbmate", "dbmate", "schema_migrations"},
-	[ADOPT_SQITCH] = {"sqitch", "Sqitch", "sqitch.changes"},
-	[ADOPT_NODE_PG_MIGRATE] = {"node-pg-migrate", "node-pg-migrate", "pgmigrations"}
+	[ADOPT_FLYWAY] = {"flyway", "flyway_schema_history", "myschema.flyway_schema_history", "installed_rank"},
+	[ADOPT_GOLANG_MIGRATE] = {"golang-migrate", "schema_migrations", "myschema.schema_migrations", "version"},
+	[ADOPT_DBMATE] = {"dbmate", "schema_migrations", "myschema.schema_migrations", "version"},
+	[ADOPT_SQITCH] = {"sqitch", "sqitch.changes", "myregistry.changes", "change"},
+	[ADOPT_NODE_PG_MIGRATE] = {"node-pg-migrate", "pgmigrations", "myschema.pgmigrations", "name"}
 };
 
 static Oid	history_table(AdoptTool tool, Oid relid);
+static void check_shape(const Adoption *a);
 static SPITupleTable *read_history(Adoption *a, const char *columns,
-								   const char *where, const char *order);
-static char *column_text(SPITupleTable *tt, uint64 row, int col);
+								   const char *where, const char *arg,
+								   const char *order);
+static char *column_text(const Adoption *a, SPITupleTable *tt, uint64 row,
+						 int col, const char *key);
+static char *column_text_or_null(SPITupleTable *tt, uint64 row, int col);
 static bool column_timestamptz(SPITupleTable *tt, uint64 row, int col,
 							   TimestampTz *at);
+static void read_peer(Adoption *a);
 static void read_flyway(Adoption *a);
 static void read_golang_migrate(Adoption *a);
 static void read_dbmate(Adoption *a);
 static void read_sqitch(Adoption *a);
 static void read_node_pg_migrate(Adoption *a);
-static PeerRow *new_row(Adoption *a, const char *version, const char *label);
-static PeerRow *find_version_row(List *rows, const char *version);
+static PeerRow *new_row(Adoption *a, const char *version, const char *key);
+static void undo_earlier(List *rows, const char *version, const char *name);
 static void match_rows(Adoption *a);
+static void check_candidates(const Adoption *a);
 static bool versions_equal(const char *a, const char *b);
+static int	errdetail_row(const Adoption *a, const PeerRow *row);
 static void not_registered(const Adoption *a, const PeerRow *row);
 static void check_flyway_checksum(Adoption *a, Candidate *c);
 static int32 flyway_checksum(const char *text);
@@ -167,15 +184,17 @@ migrate_adopt(AdoptTool tool, const char *project, Oid relid,
 	int64		run_id = 0;
 	char	   *caller = GetUserNameFromId(GetUserId(), false);
 	TimestampTz now = GetCurrentTimestamp();
+	char	   *nspname;
 	int			count = 0;
 	int			i;
 
-	relid = history_table(tool, relid);
 	a.tool = tool;
 	a.project = project;
-	a.table = quote_qualified_identifier(get_namespace_name(get_rel_namespace(relid)),
-										 get_rel_name(relid));
-	a.table_name = get_rel_name(relid);
+	a.relid = history_table(tool, relid);
+	nspname = get_namespace_name(get_rel_namespace(a.relid));
+	a.table = quote_qualified_identifier(nspname, get_rel_name(a.relid));
+	a.table_name = psprintf("%s.%s", nspname, get_rel_name(a.relid));
+	check_shape(&a);
 
 	registered = migrate_catalog_project(project);
 	a.ncand = list_length(registered);
@@ -183,25 +202,9 @@ migrate_adopt(AdoptTool tool, const char *project, Oid relid,
 	foreach(lc, registered)
 		a.cand[foreach_current_index(lc)].m = lfirst(lc);
 
-	switch (tool)
-	{
-		case ADOPT_FLYWAY:
-			read_flyway(&a);
-			break;
-		case ADOPT_GOLANG_MIGRATE:
-			read_golang_migrate(&a);
-			break;
-		case ADOPT_DBMATE:
-			read_dbmate(&a);
-			break;
-		case ADOPT_SQITCH:
-			read_sqitch(&a);
-			break;
-		case ADOPT_NODE_PG_MIGRATE:
-			read_node_pg_migrate(&a);
-			break;
-	}
+	read_peer(&a);
 	match_rows(&a);
+	check_candidates(&a);
 
 	/* Everything checked: now write. */
 	for (i = 0; i < a.ncand; i++)
@@ -224,8 +227,10 @@ migrate_adopt(AdoptTool tool, const char *project, Oid relid,
 		ev.duration_ms = 0;
 		ev.role = c->row->user ? c->row->user : caller;
 		ev.ran_as = NULL;
-		ev.checksum = c->m->checksum;
-		ev.note = psprintf("%s %s", a.table_name, c->row->label);
+		ev.checksum = c->applied_checksum;
+		/* where it came from, and who adopted it (data, not a message) */
+		ev.note = psprintf("%s %s %s; adopted by %s", a.table_name,
+						   tools[tool].key, c->row->key, caller);
 		migrate_catalog_record(&ev, "applied", c->applied_checksum, 0);
 
 		values[0] = CStringGetTextDatum(c->m->project);
@@ -236,7 +241,7 @@ migrate_adopt(AdoptTool tool, const char *project, Oid relid,
 			nulls[1] = true;
 		values[2] = CStringGetTextDatum(c->m->name);
 		values[3] = TimestampTzGetDatum(ev.started_at);
-		values[4] = CStringGetTextDatum(ev.role);
+		values[4] = DirectFunctionCall1(namein, CStringGetDatum(ev.role));
 		tuplestore_putvalues(tupstore, tupdesc, values, nulls);
 		count++;
 	}
@@ -244,53 +249,152 @@ migrate_adopt(AdoptTool tool, const char *project, Oid relid,
 }
 
 /*
- * The history table: relid if given, else the tool's default name looked
- * up in the search_path (42P01 if there is none).
+ * The history table, locked (AccessShareLock) so that it stays while it is
+ * read: relid if given, else the tool's default name looked up in the
+ * search_path.  42P01 if there is none.
  */
 static Oid
 history_table(AdoptTool tool, Oid relid)
 {
-	if (!OidIsValid(relid))
+	if (OidIsValid(relid))
 	{
-		List	   *names = stringToQualifiedNameList(tools[tool].table);
-
-		relid = RangeVarGetRelid(makeRangeVarFromNameList(names), NoLock,
-								 true);
-		if (!OidIsValid(relid))
+		LockRelationOid(relid, AccessShareLock);
+		if (get_rel_name(relid) == NULL)
 			ereport(ERROR,
 					(errcode(ERRCODE_UNDEFINED_TABLE),
-					 errmsg("history table \"%s\" of %s does not exist",
-							tools[tool].table, tools[tool].title),
-					 errhint("Name the table with the argument history, for example history => 'myschema.%s'.",
-							 tools[tool].table)));
+					 errmsg("relation with OID %u does not exist", relid)));
+		return relid;
 	}
+
+	relid = RangeVarGetRelid(makeRangeVarFromNameList(stringToQualifiedNameList(tools[tool].table)),
+							 AccessShareLock, true);
+	if (!OidIsValid(relid))
+		ereport(ERROR,
+				(errcode(ERRCODE_UNDEFINED_TABLE),
+				 errmsg("history table \"%s\" of %s does not exist",
+						tools[tool].table, tools[tool].name),
+				 errhint("Name the table with the argument history, for example history => '%s'.",
+						 tools[tool].example)));
 	return relid;
 }
 
 /*
+ * golang-migrate and dbmate name their tables alike: tell them apart by
+ * golang-migrate's column "dirty", so that one is never read as the other.
+ */
+static void
+check_shape(const Adoption *a)
+{
+	bool		dirty = get_attnum(a->relid, "dirty") != InvalidAttrNumber;
+
+	if (a->tool == ADOPT_DBMATE && dirty)
+		ereport(ERROR,
+				(errcode(ERRCODE_WRONG_OBJECT_TYPE),
+				 errmsg("table \"%s\" is not a history table of dbmate",
+						a->table_name),
+				 errdetail("It has a column \"dirty\", as golang-migrate's history table has."),
+				 errhint("To adopt golang-migrate's history, call migrate.adopt('golang-migrate').")));
+	if (a->tool == ADOPT_GOLANG_MIGRATE && !dirty)
+		ereport(ERROR,
+				(errcode(ERRCODE_WRONG_OBJECT_TYPE),
+				 errmsg("table \"%s\" is not a history table of golang-migrate",
+						a->table_name),
+				 errdetail("It has no column \"dirty\", which golang-migrate's history table has."),
+				 errhint("To adopt dbmate's history, call migrate.adopt('dbmate').")));
+}
+
+/*
+ * read_peer
+ *		The rows of the peer's history, read as the caller, as if in a
+ *		migration: a view or function among them cannot call migrate.
+ */
+static void
+read_peer(Adoption *a)
+{
+	migrate_guard_enter_migration();
+	PG_TRY();
+	{
+		switch (a->tool)
+		{
+			case ADOPT_FLYWAY:
+				read_flyway(a);
+				break;
+			case ADOPT_GOLANG_MIGRATE:
+				read_golang_migrate(a);
+				break;
+			case ADOPT_DBMATE:
+				read_dbmate(a);
+				break;
+			case ADOPT_SQITCH:
+				read_sqitch(a);
+				break;
+			case ADOPT_NODE_PG_MIGRATE:
+				read_node_pg_migrate(a);
+				break;
+		}
+	}
+	PG_FINALLY();
+	{
+		migrate_guard_leave_migration();
+	}
+	PG_END_TRY();
+}
+
+/*
  * read_history
- *		SELECT columns FROM the history table [WHERE where] [ORDER BY
- *		order], as the caller (with the caller's privileges).  The rows stay
- *		in SPI's memory until the change ends.
+ *		SELECT columns FROM the history table [WHERE where, with arg as $1]
+ *		[ORDER BY order], with the caller's privileges.  The rows stay in
+ *		SPI's memory until the change ends; the caller's memory context
+ *		stays current.
  */
 static SPITupleTable *
 read_history(Adoption *a, const char *columns, const char *where,
-			 const char *order)
+			 const char *arg, const char *order)
 {
+	MemoryContext oldcontext = CurrentMemoryContext;
 	char	   *sql = psprintf("SELECT %s FROM %s%s%s%s%s", columns, a->table,
 							   where ? " WHERE " : "", where ? where : "",
 							   order ? " ORDER BY " : "", order ? order : "");
-	int			rc = SPI_execute(sql, true, 0);
+	Oid			argtype = TEXTOID;
+	Datum		argvalue = arg ? CStringGetTextDatum(arg) : (Datum) 0;
+	int			rc;
 
+	rc = SPI_execute_with_args(sql, arg ? 1 : 0, &argtype, &argvalue, NULL,
+							   true, 0);
+	MemoryContextSwitchTo(oldcontext);
 	if (rc != SPI_OK_SELECT)
-		elog(ERROR, "SPI_execute failed for \"%s\": %s", sql,
+		elog(ERROR, "SPI_execute_with_args failed for \"%s\": %s", sql,
 			 SPI_result_code_string(rc));
 	return SPI_tuptable;
 }
 
-/* Column col (from 1) of row as text, NULL if NULL; palloc'd. */
+/*
+ * Column col (from 1) of row as text; a NULL is refused (22004), naming the
+ * column and, if known, the row's key.
+ */
 static char *
-column_text(SPITupleTable *tt, uint64 row, int col)
+column_text(const Adoption *a, SPITupleTable *tt, uint64 row, int col,
+			const char *key)
+{
+	char	   *value = SPI_getvalue(tt->vals[row], tt->tupdesc, col);
+
+	if (value == NULL && key == NULL)
+		ereport(ERROR,
+				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
+				 errmsg("history table \"%s\" has a NULL in column \"%s\"",
+						a->table_name, SPI_fname(tt->tupdesc, col))));
+	if (value == NULL)
+		ereport(ERROR,
+				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
+				 errmsg("history table \"%s\" has a NULL in column \"%s\"",
+						a->table_name, SPI_fname(tt->tupdesc, col)),
+				 errdetail("The row has %s %s.", tools[a->tool].key, key)));
+	return value;
+}
+
+/* Column col (from 1) of row as text, NULL if NULL. */
+static char *
+column_text_or_null(SPITupleTable *tt, uint64 row, int col)
 {
 	return SPI_getvalue(tt->vals[row], tt->tupdesc, col);
 }
@@ -302,26 +406,31 @@ column_timestamptz(SPITupleTable *tt, uint64 row, int col, TimestampTz *at)
 	bool		isnull;
 	Datum		d = SPI_getbinval(tt->vals[row], tt->tupdesc, col, &isnull);
 
+	Assert(SPI_gettypeid(tt->tupdesc, col) == TIMESTAMPTZOID);
 	if (!isnull)
 		*at = DatumGetTimestampTz(d);
 	return !isnull;
 }
 
 static PeerRow *
-new_row(Adoption *a, const char *version, const char *label)
+new_row(Adoption *a, const char *version, const char *key)
 {
 	PeerRow    *row = palloc0(sizeof(PeerRow));
 
 	row->version = version ? pstrdup(version) : NULL;
 	row->applied = true;
-	row->label = pstrdup(label);
+	row->key = pstrdup(key);
 	a->rows = lappend(a->rows, row);
 	return row;
 }
 
-/* The row of rows for version (naturally equal), or NULL. */
-static PeerRow *
-find_version_row(List *rows, const char *version)
+/*
+ * Every earlier row of version (naturally equal), or of the repeatable
+ * migration name if version is NULL, no longer counts: a later row of the
+ * same migration wins.
+ */
+static void
+undo_earlier(List *rows, const char *version, const char *name)
 {
 	ListCell   *lc;
 
@@ -329,47 +438,56 @@ find_version_row(List *rows, const char *version)
 	{
 		PeerRow    *row = lfirst(lc);
 
-		if (row->version && !row->up_to && versions_equal(row->version, version))
-			return row;
+		if (row->up_to)
+			continue;
+		if (version ? (row->version && versions_equal(row->version, version)) :
+			(row->version == NULL && strcmp(row->name, name) == 0))
+			row->applied = false;
 	}
-	return NULL;
 }
 
 /*
- * Flyway: the effective state per version and per repeatable description,
- * and the highest baseline.
+ * Flyway: the effective state per version and per repeatable description
+ * (the latest row wins), and the highest baseline.
  */
 static void
 read_flyway(Adoption *a)
 {
 	SPITupleTable *tt = read_history(a,
-									 "installed_rank, version, description, type,"
-									 " checksum, installed_by,"
+									 "installed_rank::pg_catalog.text, version,"
+									 " description, type, checksum, installed_by,"
 									 " installed_on::pg_catalog.timestamptz, success",
-									 NULL, "installed_rank");
+									 NULL, NULL, "installed_rank");
 	PeerRow    *baseline = NULL;
 	uint64		i;
 
 	for (i = 0; i < SPI_processed; i++)
 	{
-		char	   *rank = column_text(tt, i, 1);
-		char	   *version = column_text(tt, i, 2);
-		char	   *description = column_text(tt, i, 3);
-		char	   *type = column_text(tt, i, 4);
-		char	   *checksum = column_text(tt, i, 5);
-		bool		success = strcmp(column_text(tt, i, 8), "t") == 0;
-		char	   *label = psprintf("installed_rank %s", rank);
+		char	   *rank = column_text(a, tt, i, 1, NULL);
+		char	   *version = column_text_or_null(tt, i, 2);
+		char	   *description = column_text(a, tt, i, 3, rank);
+		char	   *type = column_text(a, tt, i, 4, rank);
+		char	   *checksum = column_text_or_null(tt, i, 5);
+		bool		success = strcmp(column_text(a, tt, i, 8, rank), "t") == 0;
 		bool		undo = (strncmp(type, "UNDO_", 5) == 0 ||
 							strcmp(type, "DELETE") == 0);
 		PeerRow    *row;
 
+		if (!success && version)
+			ereport(ERROR,
+					(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+					 errmsg("history table \"%s\" records a failed migration",
+							a->table_name),
+					 errdetail("The row with installed_rank %s records version %s as failed: the schema may hold part of it.",
+							   rank, version),
+					 errhint("Finish or undo that migration by hand and repair the history with Flyway, then adopt.")));
 		if (!success)
 			ereport(ERROR,
 					(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
-					 errmsg("Flyway history row %s of table \"%s\" records a failed migration",
-							label, a->table_name),
-					 errdetail("Version %s (\"%s\") did not complete: the schema may hold part of it.",
-							   version ? version : "(repeatable)", description),
+					 errmsg("history table \"%s\" records a failed migration",
+							a->table_name),
+					 errdetail("The row with installed_rank %s records repeatable migration \"%s\" as failed: the schema may hold part of it.",
+							   rank, description),
 					 errhint("Finish or undo that migration by hand and repair the history with Flyway, then adopt.")));
 		if (strcmp(type, "SCHEMA") == 0)
 			continue;
@@ -377,18 +495,10 @@ read_flyway(Adoption *a)
 		if (version == NULL)
 		{
 			/* repeatable: the latest row per description */
-			ListCell   *lc;
-
-			foreach(lc, a->rows)
-			{
-				PeerRow    *old = lfirst(lc);
-
-				if (old->version == NULL && strcmp(old->name, description) == 0)
-					old->applied = false;
-			}
+			undo_earlier(a->rows, NULL, description);
 			if (undo)
 				continue;
-			row = new_row(a, NULL, label);
+			row = new_row(a, NULL, rank);
 			row->name = description;
 		}
 		else if (strcmp(type, "BASELINE") == 0 ||
@@ -400,27 +510,25 @@ read_flyway(Adoption *a)
 										baseline->version,
 										strlen(baseline->version)) > 0)
 			{
-				baseline = new_row(a, version, label);
+				baseline = new_row(a, version, rank);
 				baseline->up_to = true;
-				baseline->user = column_text(tt, i, 6);
+				baseline->user = column_text_or_null(tt, i, 6);
 				baseline->has_at = column_timestamptz(tt, i, 7, &baseline->at);
 			}
 			if (strcmp(type, "BASELINE") == 0)
 				continue;
 			/* a baseline migration (B script) ran: also its own row */
-			row = new_row(a, version, label);
+			undo_earlier(a->rows, version, NULL);
+			row = new_row(a, version, rank);
 		}
 		else
 		{
-			PeerRow    *old = find_version_row(a->rows, version);
-
-			if (old)
-				old->applied = false;
+			undo_earlier(a->rows, version, NULL);
 			if (undo)
 				continue;
-			row = new_row(a, version, label);
+			row = new_row(a, version, rank);
 		}
-		row->user = column_text(tt, i, 6);
+		row->user = column_text_or_null(tt, i, 6);
 		row->has_at = column_timestamptz(tt, i, 7, &row->at);
 		if (checksum)
 		{
@@ -435,47 +543,47 @@ static void
 read_golang_migrate(Adoption *a)
 {
 	SPITupleTable *tt = read_history(a, "version::pg_catalog.text, dirty",
-									 NULL, NULL);
-	PeerRow    *row;
+									 NULL, NULL, NULL);
 	char	   *version;
 
 	if (SPI_processed == 0)
 		return;
-	version = column_text(tt, 0, 1);
 	if (SPI_processed > 1)
 		ereport(ERROR,
 				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
-				 errmsg("golang-migrate history table \"%s\" has %llu rows",
+				 errmsg("history table \"%s\" has %llu rows",
 						a->table_name, (unsigned long long) SPI_processed),
 				 errdetail("golang-migrate keeps one row, its current version.")));
-	if (strcmp(column_text(tt, 0, 2), "t") == 0)
+	version = column_text(a, tt, 0, 1, NULL);
+	if (strcmp(column_text(a, tt, 0, 2, version), "t") == 0)
 		ereport(ERROR,
 				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
-				 errmsg("golang-migrate history table \"%s\" is dirty at version %s",
+				 errmsg("history table \"%s\" is dirty at version %s",
 						a->table_name, version),
-				 errdetail("A migration started and did not finish: the schema may hold part of it."),
+				 errdetail("golang-migrate started a migration and did not finish it: the schema may hold part of it."),
 				 errhint("Finish or undo that migration by hand and mark the version clean with golang-migrate's force command, then adopt.")));
 	if (strcmp(version, "-1") == 0)
 		return;					/* golang-migrate's "nothing applied" */
 
 	/* the current version must itself be registered */
-	row = new_row(a, version, psprintf("version %s", version));
+	new_row(a, version, version);
 	/* and it stands for every version at or below it */
-	new_row(a, version, row->label)->up_to = true;
+	new_row(a, version, version)->up_to = true;
 }
 
 /* dbmate: one row per applied version. */
 static void
 read_dbmate(Adoption *a)
 {
-	SPITupleTable *tt = read_history(a, "version::pg_catalog.text", NULL, "1");
+	SPITupleTable *tt = read_history(a, "version::pg_catalog.text", NULL,
+									 NULL, "1");
 	uint64		i;
 
 	for (i = 0; i < SPI_processed; i++)
 	{
-		char	   *version = column_text(tt, i, 1);
+		char	   *version = column_text(a, tt, i, 1, NULL);
 
-		new_row(a, version, psprintf("version %s", version));
+		new_row(a, version, version);
 	}
 }
 
@@ -486,17 +594,17 @@ read_dbmate(Adoption *a)
 static void
 read_sqitch(Adoption *a)
 {
-	SPITupleTable *tt = read_history(a, "DISTINCT project", NULL, "1");
+	SPITupleTable *tt = read_history(a, "DISTINCT project", NULL, NULL, "1");
 	char	   *sqitch_project = NULL;
 	uint64		i;
 
 	if (SPI_processed == 0)
 		return;
 	if (SPI_processed == 1)
-		sqitch_project = column_text(tt, 0, 1);
+		sqitch_project = column_text(a, tt, 0, 1, NULL);
 	for (i = 0; i < SPI_processed && sqitch_project == NULL; i++)
-		if (strcmp(column_text(tt, i, 1), a->project) == 0)
-			sqitch_project = column_text(tt, i, 1);
+		if (strcmp(column_text(a, tt, i, 1, NULL), a->project) == 0)
+			sqitch_project = pstrdup(a->project);
 	if (sqitch_project == NULL)
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
@@ -504,19 +612,18 @@ read_sqitch(Adoption *a)
 						a->table_name, a->project),
 				 errhint("Adopt into the migrate project named like the Sqitch project.")));
 
-	tt = read_history(a, "change, committed_at, committer_name",
-					  psprintf("project OPERATOR(pg_catalog.=) %s",
-							   quote_literal_cstr(sqitch_project)),
+	tt = read_history(a,
+					  "change, committed_at::pg_catalog.timestamptz, committer_name",
+					  "project OPERATOR(pg_catalog.=) $1", sqitch_project,
 					  "committed_at, change_id");
 	for (i = 0; i < SPI_processed; i++)
 	{
-		PeerRow    *row = new_row(a, NULL,
-								  psprintf("change \"%s\"",
-										   column_text(tt, i, 1)));
+		char	   *change = column_text(a, tt, i, 1, NULL);
+		PeerRow    *row = new_row(a, NULL, change);
 
-		row->name = column_text(tt, i, 1);
+		row->name = change;
 		row->has_at = column_timestamptz(tt, i, 2, &row->at);
-		row->user = column_text(tt, i, 3);
+		row->user = column_text_or_null(tt, i, 3);
 	}
 }
 
@@ -526,13 +633,12 @@ read_node_pg_migrate(Adoption *a)
 {
 	SPITupleTable *tt = read_history(a,
 									 "name, run_on::pg_catalog.timestamptz",
-									 NULL, "run_on, id");
+									 NULL, NULL, "run_on, id");
 	uint64		i;
 
 	for (i = 0; i < SPI_processed; i++)
 	{
-		char	   *name = column_text(tt, i, 1);
-		char	   *version;
+		char	   *name = column_text(a, tt, i, 1, NULL);
 		int			len = 0;
 		PeerRow    *row;
 
@@ -541,11 +647,11 @@ read_node_pg_migrate(Adoption *a)
 		if (len == 0)
 			ereport(ERROR,
 					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-					 errmsg("node-pg-migrate history row \"%s\" of table \"%s\" has no version",
-							name, a->table_name),
-					 errdetail("A migration's name starts with its version, a number.")));
-		version = pnstrdup(name, len);
-		row = new_row(a, version, psprintf("name %s", name));
+					 errmsg("history table \"%s\" lists a migration without a version",
+							a->table_name),
+					 errdetail("The row has name \"%s\"; node-pg-migrate names a migration <version>_<name>.",
+							   name)));
+		row = new_row(a, pnstrdup(name, len), name);
 		row->has_at = column_timestamptz(tt, i, 2, &row->at);
 	}
 }
@@ -614,10 +720,102 @@ match_rows(Adoption *a)
 	}
 }
 
+/*
+ * Refuses to adopt a migration migrate itself attempted (failed, or left
+ * running by a deploy that ended), and one that requires a migration that
+ * would not be applied.
+ */
+static void
+check_candidates(const Adoption *a)
+{
+	int			i;
+
+	for (i = 0; i < a->ncand; i++)
+	{
+		const Candidate *c = &a->cand[i];
+		ListCell   *lc;
+
+		if (c->row == NULL || migrate_migration_is_applied(c->m))
+			continue;
+		if (strcmp(c->m->state, "failed") == 0)
+			ereport(ERROR,
+					(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+					 errmsg("cannot adopt migration %s because its last attempt failed",
+							migrate_migration_describe(c->m)),
+					 errdetail_row(a, c->row),
+					 errhint("Both migrate and the other tool applied it: find out what the schema holds, set its state with migrate.resolve(), then adopt.")));
+		if (strcmp(c->m->state, "pending") != 0)
+			ereport(ERROR,
+					(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+					 errmsg("cannot adopt migration %s because a deploy started it and did not finish it",
+							migrate_migration_describe(c->m)),
+					 errdetail_row(a, c->row),
+					 errhint("Both migrate and the other tool applied it: find out what the schema holds, set its state with migrate.resolve(), then adopt.")));
+
+		foreach(lc, c->m->requires)
+		{
+			char	   *project;
+			char	   *version;
+			bool		applied = false;
+			int			j;
+
+			migrate_requirement_split(lfirst(lc), a->project, &project,
+									  &version);
+			if (strcmp(project, a->project) == 0)
+			{
+				for (j = 0; j < a->ncand && !applied; j++)
+					if (!a->cand[j].m->repeatable &&
+						versions_equal(a->cand[j].m->version, version))
+						applied = a->cand[j].row != NULL ||
+							migrate_migration_is_applied(a->cand[j].m);
+			}
+			else
+			{
+				Migration  *r = migrate_catalog_get(project, version, NULL);
+
+				applied = r != NULL && migrate_migration_is_applied(r);
+			}
+			if (!applied)
+				ereport(ERROR,
+						(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+						 errmsg("cannot adopt migration %s because it requires migration %s, which would not be applied",
+								migrate_migration_describe(c->m),
+								migrate_migration_name(project, version, NULL)),
+						 errdetail_row(a, c->row),
+						 errhint("Apply or adopt the required migration first.")));
+		}
+	}
+}
+
 static bool
 versions_equal(const char *a, const char *b)
 {
 	return migrate_version_compare(a, strlen(a), b, strlen(b)) == 0;
+}
+
+/* The errdetail naming row: one whole sentence per tool. */
+static int
+errdetail_row(const Adoption *a, const PeerRow *row)
+{
+	switch (a->tool)
+	{
+		case ADOPT_FLYWAY:
+			return errdetail("The row of Flyway's history has installed_rank %s.",
+							 row->key);
+		case ADOPT_GOLANG_MIGRATE:
+			return errdetail("golang-migrate's history records version %s as its current version.",
+							 row->key);
+		case ADOPT_DBMATE:
+			return errdetail("The row of dbmate's history has version %s.",
+							 row->key);
+		case ADOPT_SQITCH:
+			return errdetail("The row of Sqitch's registry records change \"%s\" as deployed.",
+							 row->key);
+		case ADOPT_NODE_PG_MIGRATE:
+			return errdetail("The row of node-pg-migrate's history has name \"%s\".",
+							 row->key);
+	}
+	return 0;					/* keep compiler quiet */
 }
 
 /* Throws: row lists a migration that is not registered. */
@@ -627,22 +825,23 @@ not_registered(const Adoption *a, const PeerRow *row)
 	if (row->version)
 		ereport(ERROR,
 				(errcode(ERRCODE_UNDEFINED_OBJECT),
-				 errmsg("%s history row %s of table \"%s\" lists version %s, which is not registered in project \"%s\"",
-						tools[a->tool].title, row->label, a->table_name,
-						row->version, a->project),
+				 errmsg("history table \"%s\" lists version %s, which is not registered in project \"%s\"",
+						a->table_name, row->version, a->project),
+				 errdetail_row(a, row),
 				 errhint("Register every migration of the folder first, for example with migrate-bundle, then adopt.")));
 	else if (a->tool == ADOPT_SQITCH)
 		ereport(ERROR,
 				(errcode(ERRCODE_UNDEFINED_OBJECT),
-				 errmsg("Sqitch history row %s of table \"%s\" lists a change that is not registered in project \"%s\"",
-						row->label, a->table_name, a->project),
+				 errmsg("history table \"%s\" lists change \"%s\", which is not registered in project \"%s\"",
+						a->table_name, row->name, a->project),
+				 errdetail_row(a, row),
 				 errhint("Register every migration of the folder first, for example with migrate-bundle, then adopt.")));
 	else
 		ereport(ERROR,
 				(errcode(ERRCODE_UNDEFINED_OBJECT),
-				 errmsg("%s history row %s of table \"%s\" lists repeatable migration \"%s\", which is not registered in project \"%s\"",
-						tools[a->tool].title, row->label, a->table_name,
-						row->name, a->project),
+				 errmsg("history table \"%s\" lists repeatable migration \"%s\", which is not registered in project \"%s\"",
+						a->table_name, row->name, a->project),
+				 errdetail_row(a, row),
 				 errhint("Register every migration of the folder first, for example with migrate-bundle, then adopt.")));
 }
 
@@ -660,9 +859,23 @@ check_flyway_checksum(Adoption *a, Candidate *c)
 
 	if (!c->m->repeatable &&
 		strncmp(up, ADOPT_FLYWAY_MARK, strlen(ADOPT_FLYWAY_MARK)) == 0)
-		registered = pg_strtoint32(pnstrdup(up + strlen(ADOPT_FLYWAY_MARK),
-											strcspn(up + strlen(ADOPT_FLYWAY_MARK),
-													" \r\n")));
+	{
+		const char *digits = up + strlen(ADOPT_FLYWAY_MARK);
+		char	   *end;
+		long		value;
+
+		errno = 0;
+		value = strtol(digits, &end, 10);
+		if (errno != 0 || end == digits || value < PG_INT32_MIN ||
+			value > PG_INT32_MAX)
+			ereport(ERROR,
+					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+					 errmsg("the first line of the up script of migration %s is not a valid checksum mark",
+							migrate_migration_describe(c->m)),
+					 errdetail("It starts with \"%s\" but no number follows.",
+							   ADOPT_FLYWAY_MARK)));
+		registered = (int32) value;
+	}
 	else
 		registered = flyway_checksum(up);
 
@@ -675,23 +888,23 @@ check_flyway_checksum(Adoption *a, Candidate *c)
 	}
 	ereport(ERROR,
 			(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
-			 errmsg("Flyway history row %s of table \"%s\" does not match migration %s",
-					c->row->label, a->table_name,
+			 errmsg("migration %s does not match the file Flyway applied",
 					migrate_migration_describe(c->m)),
-			 errdetail("Flyway applied a file with checksum %d; the registered up script has checksum %d.",
-					   (int) c->row->checksum, (int) registered),
+			 errdetail("The row of Flyway's history with installed_rank %s has checksum %d; the registered up script has checksum %d.",
+					   c->row->key, (int) c->row->checksum, (int) registered),
 			 errhint("Register the file Flyway applied, unchanged; migrate-bundle keeps Flyway's checksum of a file whose placeholders it substitutes.")));
 }
 
 /*
- * Flyway's checksum of a text: CRC-32 of its lines without their
+ * Flyway's checksum of a text: CRC-32 of its lines in UTF-8 without their
  * terminators, a byte order mark at the start left out.
  */
 static int32
 flyway_checksum(const char *text)
 {
 	pg_crc32	crc;
-	const char *p = text;
+	const char *p = (const char *) pg_server_to_any(text, strlen(text),
+													PG_UTF8);
 
 	if ((unsigned char) p[0] == 0xEF && (unsigned char) p[1] == 0xBB &&
 		(unsigned char) p[2] == 0xBF)

@@ -34,8 +34,8 @@
  * before 0.4 the verify script (verify, verify_checksum).  A query that
  * names them says what to use instead on an older catalog, as
  * "{{N:current|older}}" in its text, where 0.N is the version that brought
- * them; migrate_catalog_prepare chooses, and prepares again after the
- * catalog changes version.
+ * them (N one digit); migrate_catalog_prepare chooses, and prepares again
+ * after the catalog changes version.
  *
  *-------------------------------------------------------------------------
  */

@@ -317,6 +317,9 @@ migrate_catalog_validate(const char *project, Tuplestorestate *tupstore,
 		else if (strcmp(SPI_getvalue(row, desc, 6), "down") == 0)
 			detail = psprintf(_("Migration %s has an empty down script: reverting it changes nothing."),
 							  label);
+		else if (rversion == NULL)
+			detail = psprintf(_("Migration %s has an empty script: applying it changes nothing."),
+							  label);
 		else
 			detail = psprintf(_("Migration %s has an empty up script: applying it changes nothing."),
 							  label);

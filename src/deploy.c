@@ -93,7 +93,9 @@ static void deploy_statement_retrying(Deploy *d, const Migration *m,
 									  RunStatements *st, int k);
 static ErrorData *deploy_statement(Deploy *d, const Migration *m,
 								   RunStatements *st, int k);
-static void deploy_verify(Deploy *d, RunStatements *st, int n);
+static void deploy_verify(Deploy *d, const Migration *m, RunStatements *st,
+						  int n);
+static ErrorData *try_verify(Deploy *d, RunStatements *st);
 static void back_off(Deploy *d, const Migration *m, int attempt,
 					 const ErrorData *edata);
 static bool cancelled(Deploy *d);
@@ -348,7 +350,7 @@ deploy_statements(Deploy *d, int i)
 
 		for (k = m->statements_done; k < n; k++)
 			deploy_statement_retrying(d, m, st, k);
-		deploy_verify(d, st, n);
+		deploy_verify(d, m, st, n);
 		migrate_runner_statements_end(st, true);
 	}
 	PG_CATCH();
@@ -443,18 +445,50 @@ deploy_statement(Deploy *d, const Migration *m, RunStatements *st, int k)
 
 /*
  * deploy_verify
- *		The verify script of the non-transactional migration st, whose n
- *		statements are done: run in the transaction that will record it
- *		applied.  If it fails, the migration is recorded failed (its
+ *		The verify script of the non-transactional migration m (st), whose
+ *		n statements are done: run in the transaction that will record it
+ *		applied, and after a lock failure run again, up to the deploy's
+ *		retries.  If it fails, the migration is recorded failed (its
  *		statements stay done: the next deploy runs only the verify script
  *		again), committed, and the error thrown.
  */
 static void
-deploy_verify(Deploy *d, RunStatements *st, int n)
+deploy_verify(Deploy *d, const Migration *m, RunStatements *st, int n)
+{
+	int			attempt;
+
+	for (attempt = 0;; attempt++)
+	{
+		ErrorData  *edata;
+
+		stop_if_cancelled(d);
+		edata = try_verify(d, st);
+		if (edata == NULL)
+			return;
+		if (attempt < d->options->retries &&
+			migrate_runner_error_is_lock_failure(edata))
+		{
+			migrate_runner_statements_retry(st, n, edata);
+			commit(d);
+			back_off(d, m, attempt, edata);
+			continue;
+		}
+		if (migrate_runner_statements_failed(st, n, edata))
+			commit(d);
+		ReThrowError(edata);
+	}
+}
+
+/*
+ * try_verify
+ *		st's verify script: NULL, or the error, with the transaction rolled
+ *		back and a new one begun.
+ */
+static ErrorData *
+try_verify(Deploy *d, RunStatements *st)
 {
 	ErrorData  *volatile edata = NULL;
 
-	stop_if_cancelled(d);
 	PG_TRY();
 	{
 		migrate_runner_statements_verify(st);
@@ -466,12 +500,9 @@ deploy_verify(Deploy *d, RunStatements *st, int n)
 		FlushErrorState();
 	}
 	PG_END_TRY();
-	if (edata == NULL)
-		return;
-	abort_transaction(d);
-	if (migrate_runner_statements_failed(st, n, edata))
-		commit(d);
-	ReThrowError(edata);
+	if (edata)
+		abort_transaction(d);
+	return edata;
 }
 
 /*

@@ -876,6 +876,10 @@ migrate_runner_statement(RunStatements *st, int k)
  *		has one (and is being applied), through SPI in the current
  *		transaction, as its registrant.  Throws on error, like
  *		migrate_runner_statement.
+ *
+ * The settings the statements changed are put back first: as after a
+ * transactional migration's up script, the verify script sees the
+ * session's own.
  */
 void
 migrate_runner_statements_verify(RunStatements *st)
@@ -888,6 +892,7 @@ migrate_runner_statements_verify(RunStatements *st)
 
 	if (label.part != SCRIPT_UP || m->verify_checksum == NULL)
 		return;
+	restore_settings(st);
 	label.part = SCRIPT_VERIFY;
 	rs->current = st->i;
 	oldcontext = MemoryContextSwitchTo(rs->per_migration);

@@ -65,7 +65,8 @@ static void hash_lexed_token(pg_cryptohash_ctx *ctx, int tok,
 							 const core_YYSTYPE *lval);
 static List *split_statements(const char *script);
 static const char *check_statement(const ScriptStatement *st,
-								   const char *script, bool transactional);
+								   const char *script, bool transactional,
+								   ScriptPart part);
 static const char *non_transactional_command(Node *stmt);
 static int	byte_to_char_pos(const char *text, int byteoff);
 static int	char_pos_to_byte(const char *text, int charpos);
@@ -111,7 +112,8 @@ migrate_script_check(const char *script, bool transactional,
 
 		CHECK_FOR_INTERRUPTS();
 		errarg.statement = (ScriptStatement *) lfirst(lc);
-		command = check_statement(errarg.statement, script, transactional);
+		command = check_statement(errarg.statement, script, transactional,
+								  label->part);
 		if (facts->non_transactional == NULL)
 			facts->non_transactional = command;
 	}
@@ -593,7 +595,7 @@ hash_token(pg_cryptohash_ctx *ctx, char tokclass, const char *text,
  */
 static const char *
 check_statement(const ScriptStatement *st, const char *script,
-				bool transactional)
+				bool transactional, ScriptPart part)
 {
 	Node	   *stmt = st->parsetree;
 	const char *command;
@@ -636,6 +638,13 @@ check_statement(const ScriptStatement *st, const char *script,
 	}
 
 	command = non_transactional_command(stmt);
+	if (transactional && command != NULL && part == SCRIPT_VERIFY)
+		ereport(ERROR,
+				(errcode(ERRCODE_ACTIVE_SQL_TRANSACTION),
+				 errmsg("%s cannot run inside a transaction block", command),
+				 errdetail("A verify script runs inside the transaction that records its migration applied."),
+				 errhint("Move the statement to the up script of a migration registered with transactional => false."),
+				 errposition(byte_to_char_pos(script, st->offset))));
 	if (transactional && command != NULL)
 		ereport(ERROR,
 				(errcode(ERRCODE_ACTIVE_SQL_TRANSACTION),

@@ -55,8 +55,8 @@ typedef struct ScriptFacts
 {
 	bool		empty;			/* no statement: only whitespace, comments or
 								 * semicolons */
-	const char *non_transactional;	/* the first command that cannot run in
-									 * a transaction block, or NULL */
+	const char *non_transactional;	/* the first command that cannot run in a
+									 * transaction block, or NULL */
 } ScriptFacts;
 
 extern char *migrate_script_check(const char *script, bool transactional,

@@ -13,7 +13,7 @@ CREATE EXTENSION pgtap;
 CREATE EXTENSION migrate;
 RESET client_min_messages;
 
-SELECT plan(34);
+SELECT plan(48);
 
 -- How many migrations adopt() has marked, in all.
 CREATE FUNCTION adopted() RETURNS bigint LANGUAGE sql AS $$
@@ -72,18 +72,22 @@ INSERT INTO flyway_schema_history VALUES
 INSERT INTO flyway_schema_history VALUES
 	(8, '3', 'add note', 'SQL', 'V3__add_note.sql', 5, 'flyway_user', '2024-01-22 10:00:00', 1, false);
 SELECT throws_ok($$SELECT * FROM migrate.adopt('flyway', 'fly')$$, '55000',
-	'Flyway history row installed_rank 8 of table "flyway_schema_history" records a failed migration',
-	'a failed Flyway row is refused (55000), naming the row');
+	'history table "public.flyway_schema_history" records a failed migration',
+	'a failed Flyway row is refused (55000)');
+-- As psql shows it, naming the row:
+\set VERBOSITY default
+SELECT * FROM migrate.adopt('flyway', 'fly');
+\set VERBOSITY terse
 DELETE FROM flyway_schema_history WHERE installed_rank = 8;
 INSERT INTO flyway_schema_history VALUES
 	(8, '4', 'add phone', 'SQL', 'V4__add_phone.sql', 5, 'flyway_user', '2024-01-22 10:00:00', 1, true);
 SELECT throws_ok($$SELECT * FROM migrate.adopt('flyway', 'fly')$$, '42704',
-	'Flyway history row installed_rank 8 of table "flyway_schema_history" lists version 4, which is not registered in project "fly"',
-	'a version that is not registered is refused (42704), naming the row');
+	'history table "public.flyway_schema_history" lists version 4, which is not registered in project "fly"',
+	'a version that is not registered is refused (42704)');
 DELETE FROM flyway_schema_history WHERE installed_rank = 8;
 UPDATE flyway_schema_history SET checksum = 1488133533 WHERE installed_rank = 2;
 SELECT throws_ok($$SELECT * FROM migrate.adopt('flyway', 'fly')$$, '55000',
-	'Flyway history row installed_rank 2 of table "flyway_schema_history" does not match migration fly 1.1 "add email"',
+	'migration fly 1.1 "add email" does not match the file Flyway applied',
 	'a checksum that does not match the registered up is refused (55000)');
 -- As psql shows it:
 \set VERBOSITY default
@@ -93,7 +97,7 @@ UPDATE flyway_schema_history SET checksum = 1488133532 WHERE installed_rank = 2;
 SELECT is(adopted(), 0::bigint, 'the refusals adopted nothing');
 
 SELECT results_eq(
-	$$SELECT project, version::text, name, applied_at, applied_by::text
+	$$SELECT project, version::text, name, applied_at, applied_by::text COLLATE "default"
 	  FROM migrate.adopt('flyway', 'fly')$$,
 	$$VALUES ('fly', '1', 'create person', '2024-01-15 10:00:00'::timestamptz, 'flyway_user'),
 			 ('fly', '1.1', 'add email', '2024-01-16 10:00:00', 'flyway_user'),
@@ -110,7 +114,7 @@ SELECT results_eq(
 	$$SELECT action, status, role::text COLLATE "default", started_at, message FROM migrate.history
 	  WHERE project = 'fly' ORDER BY id LIMIT 1$$,
 	$$VALUES ('adopt', 'ok', 'flyway_user', '2024-01-15 10:00:00'::timestamptz,
-			  'flyway_schema_history installed_rank 1')$$,
+			  'public.flyway_schema_history installed_rank 1; adopted by ' || current_user::text COLLATE "default")$$,
 	'the history says adopt, with Flyway''s user and time and the row it came from');
 SELECT is_empty($$SELECT * FROM migrate.adopt('flyway', 'fly')$$,
 				'adopting again adopts nothing');
@@ -156,7 +160,7 @@ RESET client_min_messages;
 SELECT throws_ok($$SELECT * FROM migrate.adopt('flyway', 'nothing_here', 'public.no_such_table')$$,
 				 '42P01', NULL, 'a history table that does not exist is 42P01');
 SELECT results_eq(
-	$$SELECT version::text, name, applied_by::text FROM migrate.adopt('flyway', 'fbase',
+	$$SELECT version::text, name, applied_by::text COLLATE "default" FROM migrate.adopt('flyway', 'fbase',
 		history => 'fb.flyway_schema_history')$$,
 	$$VALUES ('1', 'v1', 'dba'), ('2', 'v2', 'dba'), ('3', 'three', 'deployer'),
 			 ('5', 'five', 'deployer'), (NULL, 'report', 'deployer')$$,
@@ -172,6 +176,43 @@ SELECT results_eq(
 	'run() applies 4 and the repeatable again');
 RESET client_min_messages;
 
+-- Latest row wins, however often a version was undone and applied again;
+-- a SCHEMA row is a marker; a baseline migration (B script) is applied and
+-- covers what is below it.
+CREATE SCHEMA fu;
+CREATE TABLE fu.flyway_schema_history (LIKE fb.flyway_schema_history INCLUDING ALL);
+INSERT INTO fu.flyway_schema_history VALUES
+	(0, NULL, '<< Flyway Schema Creation >>', 'SCHEMA', '"fu"', NULL, 'dba', '2024-03-01 09:00:00', 0, true),
+	(1, '2', 'b two', 'SQL_BASELINE', 'B2__b_two.sql', NULL, 'dba', '2024-03-01 09:00:01', 1, true),
+	(2, '3', 'three', 'SQL', 'V3__three.sql', NULL, 'dba', '2024-03-01 09:00:02', 1, true),
+	(3, '3', 'three', 'UNDO_SQL', 'U3__three.sql', NULL, 'dba', '2024-03-01 09:00:03', 1, true),
+	(4, '3', 'three', 'SQL', 'V3__three.sql', NULL, 'dba', '2024-03-01 09:00:04', 1, true),
+	(5, '3', 'three', 'UNDO_SQL', 'U3__three.sql', NULL, 'dba', '2024-03-01 09:00:05', 1, true),
+	(6, '4', 'four', 'SQL', 'V4__four.sql', NULL, 'dba', '2024-03-01 09:00:06', 1, true),
+	(7, '4', 'four', 'UNDO_SQL', 'U4__four.sql', NULL, 'dba', '2024-03-01 09:00:07', 1, true),
+	(8, '4', 'four', 'SQL', 'V4__four.sql', NULL, 'dba', '2024-03-01 09:00:08', 1, true);
+SET client_min_messages = warning;
+SELECT migrate.register(v, 'v' || v, 'SELECT ' || v, project => 'fundo')
+FROM unnest('{1,2,3,4}'::text[]) AS v;
+RESET client_min_messages;
+SELECT results_eq(
+	$$SELECT version::text, applied_at FROM migrate.adopt('flyway', 'fundo', 'fu.flyway_schema_history')$$,
+	$$VALUES ('1', '2024-03-01 09:00:01'::timestamptz), ('2', '2024-03-01 09:00:01'),
+			 ('4', '2024-03-01 09:00:08')$$,
+	'a baseline migration covers 1 and 2; 3, undone last, is not adopted; 4, applied again last, is');
+
+-- A row with a NULL where the tool writes none is refused, naming the
+-- column (a history table can be any table).
+CREATE TABLE fu.nulls (LIKE fb.flyway_schema_history);
+ALTER TABLE fu.nulls ALTER COLUMN success DROP NOT NULL;
+INSERT INTO fu.nulls VALUES (1, '1', 'v1', 'SQL', 'V1__v1.sql', NULL, 'dba', now(), 1, NULL);
+SELECT throws_ok($$SELECT * FROM migrate.adopt('flyway', 'fundo', 'fu.nulls')$$, '22004',
+	'history table "fu.nulls" has a NULL in column "success"',
+	'a NULL where Flyway writes none is refused (22004)');
+SELECT throws_ok($$SELECT * FROM migrate.adopt('flyway', 'fundo', 987654321::oid::regclass)$$, '42P01',
+	'relation with OID 987654321 does not exist',
+	'a history table that no longer exists is 42P01');
+
 --
 -- golang-migrate: one row, version and dirty (postgres.go).
 --
@@ -183,7 +224,7 @@ FROM unnest('{20240101000000,20240102000000,20240103000000}'::text[]) AS v;
 RESET client_min_messages;
 INSERT INTO gm.schema_migrations (version, dirty) VALUES (20240102000000, true);
 SELECT throws_ok($$SELECT * FROM migrate.adopt('golang-migrate', 'gm', 'gm.schema_migrations')$$,
-				 '55000', 'golang-migrate history table "schema_migrations" is dirty at version 20240102000000',
+				 '55000', 'history table "gm.schema_migrations" is dirty at version 20240102000000',
 				 'a dirty golang-migrate history is refused (55000)');
 TRUNCATE gm.schema_migrations;
 INSERT INTO gm.schema_migrations (version, dirty) VALUES (20249999000000, false);
@@ -205,6 +246,12 @@ RESET client_min_messages;
 TRUNCATE gm.schema_migrations;
 SELECT is_empty($$SELECT * FROM migrate.adopt('golang-migrate', 'gm', 'gm.schema_migrations')$$,
 				'an empty golang-migrate history adopts nothing');
+INSERT INTO gm.schema_migrations (version, dirty) VALUES (-1, false);
+SELECT is_empty($$SELECT * FROM migrate.adopt('golang-migrate', 'gm', 'gm.schema_migrations')$$,
+				'nor does its "nothing applied" row (version -1)');
+SELECT throws_ok($$SELECT * FROM migrate.adopt('dbmate', 'gm', 'gm.schema_migrations')$$, '42809',
+	'table "gm.schema_migrations" is not a history table of dbmate',
+	'golang-migrate''s table read as dbmate''s is refused (42809): both are schema_migrations');
 
 --
 -- dbmate: one row per applied version (postgres.go).
@@ -226,8 +273,11 @@ SELECT results_eq($$SELECT version::text, state FROM migrate.status('dbm')$$,
 			 ('20240103000000', 'applied')$$,
 	'and leaves the one it lacks pending');
 insert into dbm.schema_migrations (version) values ('20240104000000');
+SELECT throws_ok($$SELECT * FROM migrate.adopt('golang-migrate', 'dbm', 'dbm.schema_migrations')$$, '42809',
+	'table "dbm.schema_migrations" is not a history table of golang-migrate',
+	'and dbmate''s read as golang-migrate''s too');
 SELECT throws_ok($$SELECT * FROM migrate.adopt('dbmate', 'dbm', 'dbm.schema_migrations')$$,
-	'42704', 'dbmate history row version 20240104000000 of table "schema_migrations" lists version 20240104000000, which is not registered in project "dbm"',
+	'42704', 'history table "dbm.schema_migrations" lists version 20240104000000, which is not registered in project "dbm"',
 	'a dbmate version that is not registered is refused (42704)');
 
 --
@@ -270,7 +320,8 @@ SELECT migrate.register('0004', 'users', 'SELECT 4', project => 'flipr');
 SELECT migrate.register('0005', 'users', 'SELECT 5', project => 'flipr');
 RESET client_min_messages;
 SELECT results_eq(
-	$$SELECT version::text, name, applied_at, applied_by::text FROM migrate.adopt('sqitch', 'flipr')$$,
+	$$SELECT version::text, name, applied_at, applied_by::text COLLATE "default"
+	  FROM migrate.adopt('sqitch', 'flipr')$$,
 	$$VALUES ('0001', 'appschema', '2024-01-15 10:00:01 +0000'::timestamptz, 'Marge N. Overa'),
 			 ('0002', 'users', '2024-01-15 10:05:01 +0000', 'Marge N. Overa'),
 			 ('0004', 'users', '2024-01-20 09:00:01 +0000', 'Homer')$$,
@@ -282,8 +333,19 @@ SELECT results_eq($$SELECT version::text, state FROM migrate.status('flipr')$$,
 INSERT INTO sqitch.changes (change_id, script_hash, change, project, note, committer_name, committer_email, planned_at, planner_name, planner_email) VALUES
 	('0000000000000000000000000000000000000001', NULL, 'gadgets', 'flipr', '', 'Homer', 'homer@example.com', '2024-01-21 09:00:00 +0000', 'Homer', 'homer@example.com');
 SELECT throws_ok($$SELECT * FROM migrate.adopt('sqitch', 'flipr')$$, '42704',
-	'Sqitch history row change "gadgets" of table "changes" lists a change that is not registered in project "flipr"',
+	'history table "sqitch.changes" lists change "gadgets", which is not registered in project "flipr"',
 	'a Sqitch change that is not registered is refused (42704)');
+
+DELETE FROM sqitch.changes WHERE change = 'gadgets';
+INSERT INTO sqitch.projects (project, uri, creator_name, creator_email)
+VALUES ('other', NULL, 'Homer', 'homer@example.com');
+INSERT INTO sqitch.changes (change_id, script_hash, change, project, note, committer_name, committer_email, planned_at, planner_name, planner_email) VALUES
+	('0000000000000000000000000000000000000002', NULL, 'elsewhere', 'other', '', 'Homer', 'homer@example.com', '2024-01-21 09:00:00 +0000', 'Homer', 'homer@example.com');
+SELECT is_empty($$SELECT * FROM migrate.adopt('sqitch', 'flipr')$$,
+	'with several Sqitch projects, the one named like the project is read (nothing new in it)');
+SELECT throws_ok($$SELECT * FROM migrate.adopt('sqitch', 'node')$$, '22023',
+	'Sqitch registry table "sqitch.changes" holds several projects, none of them named "node"',
+	'and with none named like it, adopt refuses (22023)');
 
 --
 -- node-pg-migrate: one row per applied file (runner.ts).
@@ -310,6 +372,30 @@ SELECT throws_ok($$SELECT * FROM migrate.adopt('node-pg-migrate', 'node')$$, '22
 				 'a node-pg-migrate name without a version is refused (22023)');
 
 --
+-- What migrate itself attempted is not overwritten; requirements hold.
+--
+CREATE SCHEMA st;
+create table if not exists st.schema_migrations (version varchar primary key);
+SET client_min_messages = warning;
+SELECT migrate.register('1', 'fails here', 'SELECT 1 / 0', project => 'st');
+SELECT count(*) FROM migrate.run(project => 'st', atomic => false);
+SELECT migrate.register('1', 'lib one', 'SELECT 1', project => 'lib');
+SELECT migrate.register('1', 'needs lib', 'SELECT 1', requires => '{lib:1}', project => 'rq');
+RESET client_min_messages;
+insert into st.schema_migrations (version) values ('1');
+SELECT throws_ok($$SELECT * FROM migrate.adopt('dbmate', 'st', 'st.schema_migrations')$$, '55000',
+	'cannot adopt migration st 1 "fails here" because its last attempt failed',
+	'a migration whose last attempt under migrate failed is not adopted (55000)');
+SELECT throws_ok($$SELECT * FROM migrate.adopt('dbmate', 'rq', 'st.schema_migrations')$$, '55000',
+	'cannot adopt migration rq 1 "needs lib" because it requires migration lib 1, which would not be applied',
+	'nor one whose requirement is not applied (55000)');
+SET client_min_messages = warning;
+SELECT count(*) FROM migrate.run(project => 'lib');
+RESET client_min_messages;
+SELECT results_eq($$SELECT version::text, name FROM migrate.adopt('dbmate', 'rq', 'st.schema_migrations')$$,
+	$$VALUES ('1', 'needs lib')$$, 'once it is applied, adopt goes ahead');
+
+--
 -- Arguments.
 --
 SELECT throws_ok($$SELECT * FROM migrate.adopt('liquibase')$$, '22023',
@@ -326,14 +412,35 @@ SELECT throws_ok($$SELECT * FROM migrate.adopt('golang-migrate')$$, '42P01',
 SELECT * FROM migrate.adopt('golang-migrate');
 \set VERBOSITY terse
 
--- The peer's table is read with the caller's privileges.
+-- The peer's table is read with the caller's privileges: a role granted
+-- adopt() and SELECT on the table adopts; without SELECT, it cannot.
 CREATE ROLE regress_adopt_user;
 GRANT USAGE ON SCHEMA migrate TO regress_adopt_user;
 GRANT EXECUTE ON FUNCTION migrate.adopt(text, text, regclass) TO regress_adopt_user;
+CREATE SCHEMA ro;
+create table if not exists ro.schema_migrations (version varchar primary key);
+insert into ro.schema_migrations (version) values ('1');
+SET client_min_messages = warning;
+SELECT migrate.register('1', 'one', 'SELECT 1', project => 'ro');
+SELECT migrate.register('2', 'two', 'SELECT 2', project => 'ro');
+RESET client_min_messages;
 SET ROLE regress_adopt_user;
-SELECT throws_ok($$SELECT * FROM migrate.adopt('dbmate', 'dbm', 'dbm.schema_migrations')$$,
+SELECT throws_ok($$SELECT * FROM migrate.adopt('dbmate', 'ro', 'ro.schema_migrations')$$,
 				 '42501', NULL, 'a caller who may not read the history table cannot adopt from it');
 RESET ROLE;
+GRANT USAGE ON SCHEMA ro TO regress_adopt_user;
+GRANT SELECT ON ro.schema_migrations TO regress_adopt_user;
+SET ROLE regress_adopt_user;
+SELECT results_eq($$SELECT version::text, applied_by::text COLLATE "default"
+				   FROM migrate.adopt('dbmate', 'ro', 'ro.schema_migrations')$$,
+				  $$VALUES ('1', 'regress_adopt_user')$$,
+				  'a role granted adopt() and SELECT on the table adopts, without privileges on migrate''s tables');
+RESET ROLE;
+SELECT is((SELECT message FROM migrate.history WHERE project = 'ro'),
+		  'ro.schema_migrations version 1; adopted by regress_adopt_user',
+		  'the history names the row and the role that adopted it');
+SELECT is((SELECT state FROM migrate.status('ro') WHERE version::text = '2'), 'pending',
+		  'what the table does not list stays pending');
 DROP OWNED BY regress_adopt_user;
 DROP ROLE regress_adopt_user;
 

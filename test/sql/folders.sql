@@ -12,7 +12,7 @@ CREATE EXTENSION pgtap;
 CREATE EXTENSION migrate;
 RESET client_min_messages;
 
-SELECT plan(45);
+SELECT plan(50);
 
 CREATE TABLE items (id int, label text);
 INSERT INTO items SELECT g, 'item ' || g FROM generate_series(1, 10) AS g;
@@ -80,6 +80,12 @@ SELECT results_eq(
 	'validate() lists every empty script, as info');
 SELECT is((SELECT DISTINCT severity FROM migrate.validate() WHERE problem = 'empty script'),
 		  'info', 'with severity info');
+BEGIN;
+SELECT migrate.register_repeatable('nothing yet', '-- later');
+SELECT is((SELECT detail FROM migrate.validate() WHERE problem = 'empty script' AND version IS NULL),
+		  'Migration default repeatable "nothing yet" has an empty script: applying it changes nothing.',
+		  'an empty repeatable script is listed too');
+ROLLBACK;
 
 SELECT results_eq(
 	$$SELECT version::text, status FROM migrate.run() ORDER BY version$$,
@@ -177,6 +183,46 @@ SELECT results_eq(
 	$$VALUES ('21', 'ok'), ('20', 'ok')$$,
 	'rollback does not run verify scripts');
 
+-- A dry run runs verify scripts too, and keeps nothing; under run() a
+-- failing verify script fails the run with its own SQLSTATE, naming the
+-- migration, with a CONTEXT naming the verify script.
+SELECT migrate.register('23', 'checked twice', 'CREATE TABLE twice (id int)',
+						down => 'DROP TABLE twice',
+						verify => $$SELECT 1 / count(*)::int FROM twice$$);
+SET client_min_messages = warning;
+SELECT results_eq(
+	$$SELECT version::text, status, message FROM migrate.run(dry_run => true) ORDER BY version$$,
+	$$VALUES ('20', 'ok', NULL), ('21', 'ok', NULL), ('23', 'failed', 'division by zero')$$,
+	'a dry run runs the verify scripts: 23''s fails');
+RESET client_min_messages;
+SELECT hasnt_table('twice', 'and keeps nothing');
+SELECT * FROM migrate.run();
+SELECT is(:'LAST_ERROR_SQLSTATE'::text, '22012', 'run() fails with the verify script''s SQLSTATE');
+SELECT migrate.register('23', 'checked twice', 'CREATE TABLE twice (id int); INSERT INTO twice VALUES (1)',
+						down => 'DROP TABLE twice',
+						verify => $$SELECT 1 / count(*)::int FROM twice$$);
+
+-- The verify script sees the session's settings, not those its up script
+-- set: for a transactional migration, and for a non-transactional one.
+SELECT migrate.register('24', 'settings, transactional',
+	$$SET application_name = 'set by up'; SELECT 1$$, down => '',
+	verify => $$SELECT 1 / (current_setting('application_name') <> 'set by up')::int$$);
+SELECT migrate.register('25', 'settings, non-transactional',
+	$$SET application_name = 'set by up'; CREATE INDEX CONCURRENTLY twice_id ON twice (id)$$,
+	down => 'DROP INDEX CONCURRENTLY twice_id', transactional => NULL,
+	verify => $$SELECT 1 / (current_setting('application_name') <> 'set by up')::int$$);
+SET client_min_messages = warning;
+CALL migrate.deploy();
+RESET client_min_messages;
+SELECT results_eq(
+	$$SELECT version::text, state FROM migrate.status() WHERE version::text IN ('20', '21', '23', '24', '25') ORDER BY version$$,
+	$$VALUES ('20', 'applied'), ('21', 'applied'), ('23', 'applied'), ('24', 'applied'), ('25', 'applied')$$,
+	'the verify scripts of 24 and 25 do not see application_name as their up scripts set it');
+SET client_min_messages = warning;
+CALL migrate.deploy_rollback(3);
+SELECT migrate.unregister(v) FROM unnest('{23,24,25}'::text[]) AS v;
+RESET client_min_messages;
+
 -- Checked at registration like up, always as transactional.
 SELECT throws_ok($$SELECT migrate.register('22', 'v', 'SELECT 1', verify => 'SELEC 1')$$,
 				 '42601', 'syntax error at or near "SELEC"',
@@ -188,6 +234,9 @@ SELECT throws_ok($$SELECT migrate.register('22', 'v', 'CREATE INDEX CONCURRENTLY
 										   verify => 'VACUUM items')$$,
 				 '25001', 'VACUUM cannot run inside a transaction block',
 				 'verify runs in a transaction, even for a non-transactional migration');
+-- As psql shows it:
+SELECT migrate.register('22', 'v', 'CREATE INDEX CONCURRENTLY i22 ON items (id)',
+						transactional => false, verify => 'VACUUM items');
 -- As psql shows it:
 SELECT migrate.register('22', 'v', 'SELECT 1', verify => E'SELECT 1;\nSELEC 2');
 

@@ -14,7 +14,7 @@ CREATE EXTENSION pgtap;
 CREATE EXTENSION migrate VERSION '0.1';
 RESET client_min_messages;
 
-SELECT plan(26);
+SELECT plan(27);
 
 SELECT is((SELECT extversion FROM pg_extension WHERE extname = 'migrate'),
 		  '0.1', 'installed as 0.1, from its own script');
@@ -77,6 +77,12 @@ SET ROLE regress_upgrade_reader;
 SELECT is((SELECT count(*) FROM migrate.status()), 8::bigint,
 		  'a role granted status() before the upgrade keeps the grant');
 RESET ROLE;
+SELECT is_empty($$
+	SELECT i.objoid::regprocedure
+	FROM pg_init_privs AS i, aclexplode(i.initprivs) AS a
+	WHERE i.classoid = 'pg_proc'::regclass
+	  AND a.grantee = 'regress_upgrade_reader'::regrole$$,
+	'the grants kept are not recorded as initial privileges: pg_dump dumps them');
 SELECT ok(has_function_privilege('regress_upgrade_reader',
 		  'migrate.register(text, text, text, text, text[], boolean, text, text)',
 		  'EXECUTE'),
@@ -181,7 +187,11 @@ FROM (
 			   END,
 			   (SELECT description FROM pg_description AS ds
 				WHERE ds.classoid = d.classid AND ds.objoid = d.objid
-				  AND ds.objsubid = 0)) AS definition
+				  AND ds.objsubid = 0),
+			   (SELECT 'initial privileges ' || ip.initprivs::text
+				FROM pg_init_privs AS ip
+				WHERE ip.classoid = d.classid AND ip.objoid = d.objid
+				  AND ip.objsubid = 0)) AS definition
 	FROM pg_depend AS d
 	WHERE d.refclassid = 'pg_extension'::regclass
 	  AND d.refobjid = (SELECT oid FROM pg_extension WHERE extname = 'migrate')
