@@ -95,36 +95,73 @@ typedef struct Layout
 	void		(*load) (const char *dir, const Options *opts, Bundle *b);
 } Layout;
 
-/* util.c: errors, memory, files */
+/* A growable string; a zeroed one is empty.  data is NUL-terminated. */
+typedef struct StrBuf
+{
+	char	   *data;
+	size_t		len;
+	size_t		cap;
+} StrBuf;
+
+/* walk_dir(): what to call for each entry, and how to walk */
+typedef struct WalkOptions
+{
+	/* return false to stop the walk */
+	bool		(*visit) (const char *path, const char *rel, const char *name,
+						  bool regular, void *arg);
+	void	   *arg;
+	bool		skip_hidden_dirs;	/* do not enter folders named ".*" */
+	bool		quiet;			/* do not report skipped link loops */
+} WalkOptions;
+
+/* util.c: errors, memory, strings, files */
 extern void bundle_fail(const char *fmt,...)
+			__attribute__((format(printf, 1, 2), noreturn));
+extern void bundle_usage_fail(const char *fmt,...)
 			__attribute__((format(printf, 1, 2), noreturn));
 extern void bundle_note(const char *fmt,...)
 			__attribute__((format(printf, 1, 2)));	/* stderr, no exit */
 extern void *xmalloc(size_t n);
 extern void *xrealloc(void *p, size_t n);
+extern void *xreallocarray(void *p, size_t n, size_t size);
 extern char *xstrdup(const char *s);
 extern char *xstrndup(const char *s, size_t n);
 extern char *xasprintf(const char *fmt,...)
 			__attribute__((format(printf, 1, 2)));
+extern void strbuf_append_n(StrBuf *buf, const char *s, size_t n);
+extern void strbuf_append(StrBuf *buf, const char *s);
+extern char *strbuf_finish(StrBuf *buf);
 extern char *path_join(const char *dir, const char *name);
 /* Sorted (strcmp) names of dir's entries, without "." and ".."; *n set. */
 extern char **list_dir(const char *dir, int *n);
+extern void free_names(char **names, int n);
 extern bool is_dir(const char *path);
 extern bool is_file(const char *path);
+/* Every non-folder entry below dir, recursively, in byte order */
+extern void walk_dir(const char *dir, const WalkOptions *opts);
 /* Whole file; bundle_fail() naming rel if unreadable, not UTF-8, or NUL. */
 extern char *read_text_file(const char *path, const char *rel);
+/* The whole file, or NULL if unreadable; no checks (for detect()) */
+extern char *bundle_read_file_or_null(const char *path);
 /* s[0..len) is well-formed UTF-8; else *bad (if not NULL) is its offset */
 extern bool utf8_check(const char *s, size_t len, size_t *bad);
 /* 1-based line of byte offset off in s */
 extern int	line_of(const char *s, size_t off);
 /* Flyway's checksum of a SQL file's raw text (ChecksumCalculator) */
 extern int32_t flyway_checksum(const char *text);
-/* The whole file, or NULL if unreadable; no checks (for detect()) */
-extern char *bundle_read_file_or_null(const char *path);
-/* s ends with suffix (bytewise) */
+/* s ends with suffix (bytewise; _ci: ASCII letters in any case) */
 extern bool bundle_has_suffix(const char *s, const char *suffix);
+extern bool bundle_has_suffix_ci(const char *s, const char *suffix);
+/* s[0..*n) without leading and trailing white space; *n adjusted */
+extern const char *trim_space(const char *s, size_t *n);
 /* A copy of s[0..n) with every '_' turned into a space */
 extern char *bundle_title(const char *s, size_t n);
+/* Decimal digit strings compared as numbers, leading zeros ignored */
+extern int	compare_numbers(const char *a, size_t alen,
+							const char *b, size_t blen);
+/* The next "--" comment among a script's leading blank and comment lines */
+extern bool next_leading_comment(const char *text, size_t *pos, int *lineno,
+								 const char **body, size_t *len);
 
 /* bundle.c: the list of migrations */
 extern Migration *bundle_add(Bundle *b);	/* zeroed, transactional =

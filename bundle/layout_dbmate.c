@@ -138,35 +138,24 @@ blank(const char *text, size_t from, size_t to)
 	return true;
 }
 
-/* Appends text[from..to) to *acc, "" if blank; joins with ";" */
+/*
+ * Appends text[from..to) to acc unless it is blank, after a ";" line that
+ * keeps a statement left open by the text before from running into it.
+ */
 static void
-append_part(char **acc, const char *text, size_t from, size_t to)
+append_part(StrBuf *acc, const char *text, size_t from, size_t to)
 {
-	char	   *part;
-
 	if (to < from)
 		to = from;
-	part = blank(text, from, to) ? xstrdup("") : xstrndup(text + from, to - from);
-	if (*acc == NULL)
-		*acc = part;
-	else if (part[0] == '\0')
-		free(part);
-	else if ((*acc)[0] == '\0')
+	if (blank(text, from, to))
+		return;
+	if (acc->len > 0)
 	{
-		free(*acc);
-		*acc = part;
+		if (acc->data[acc->len - 1] != '\n')
+			strbuf_append(acc, "\n");
+		strbuf_append(acc, ";\n");
 	}
-	else
-	{
-		size_t		len = strlen(*acc);
-		char	   *joined = xasprintf("%s%s;\n%s", *acc,
-									   (*acc)[len - 1] == '\n' ? "" : "\n",
-									   part);
-
-		free(*acc);
-		free(part);
-		*acc = joined;
-	}
+	strbuf_append_n(acc, text + from, to - from);
 }
 
 /*
@@ -182,6 +171,8 @@ parse_file(const char *text, const char *file, Migration *m)
 	size_t		pos = 0;
 	int			i;
 	bool		no_tx = false;
+	StrBuf		ups = {0};
+	StrBuf		downs = {0};
 
 	/* every directive, at line starts */
 	for (;;)
@@ -200,7 +191,7 @@ parse_file(const char *text, const char *file, Migration *m)
 			if (nd == cap)
 			{
 				cap = cap ? cap * 2 : 8;
-				dirs = xrealloc(dirs, sizeof(Directive) * (size_t) cap);
+				dirs = xreallocarray(dirs, (size_t) cap, sizeof(Directive));
 			}
 			dirs[nd].start = pos;
 			dirs[nd].up = up;
@@ -224,22 +215,16 @@ parse_file(const char *text, const char *file, Migration *m)
 
 	/* before the first up: blank and comment lines only */
 	{
-		size_t		p = 0;
-		size_t		first = dirs[i].start;
+		size_t		stop = 0;
+		int			lineno = 0;
+		const char *body;
+		size_t		blen;
 
-		while (p < first)
-		{
-			const char *nl = memchr(text + p, '\n', first - p);
-			size_t		end = nl ? (size_t) (nl - text) : first;
-			size_t		q = p;
-
-			while (q < end && go_space(text[q]))
-				q++;
-			if (q < end && !(text[q] == '-' && q + 1 < end && text[q + 1] == '-'))
-				bundle_fail("%s:%d: dbmate does not support statements preceding the '-- migrate:up' block",
-							file, line_of(text, q));
-			p = end + 1;
-		}
+		while (next_leading_comment(text, &stop, &lineno, &body, &blen))
+			;
+		if (stop < dirs[i].start)
+			bundle_fail("%s:%d: dbmate does not support statements preceding the '-- migrate:up' block",
+						file, lineno + 1);
 	}
 
 	/* sections: from each up to the next up */
@@ -262,12 +247,14 @@ parse_file(const char *text, const char *file, Migration *m)
 			bundle_fail("%s:%d: dbmate requires each migration to define a down block with '-- migrate:down' (this '-- migrate:up' has none)",
 						file, line_of(text, up->start));
 
-		append_part(&m->up, text, up->body, down->start);
-		append_part(&m->down, text, down->body, end);
+		append_part(&ups, text, up->body, down->start);
+		append_part(&downs, text, down->body, end);
 		if (up->no_transaction || down->no_transaction)
 			no_tx = true;
 		i = k - 1;
 	}
+	m->up = strbuf_finish(&ups);
+	m->down = strbuf_finish(&downs);
 	m->transactional = no_tx ? TX_FALSE : TX_SERVER;
 	free(dirs);
 }

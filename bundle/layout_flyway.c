@@ -58,7 +58,7 @@
 #include <ctype.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
+#include <strings.h>
 
 #include "bundle.h"
 #include "version_order.h"
@@ -80,8 +80,6 @@ static const char *const callbacks[] = {
 	"afterMigrateOperationFinish", "afterInfoOperationFinish",
 	"createSchema", "beforeCreateSchema", "beforeConnect", "afterConnect",
 };
-
-#define MAX_DEPTH 64
 
 /* set while detect() scans: skipped files are not reported then */
 static bool quiet = false;
@@ -142,38 +140,16 @@ flyway_version_valid(const char *v)
 static int
 flyway_version_compare(const char *a, const char *b)
 {
-	for (;;)
+	while (*a != '\0' || *b != '\0')
 	{
-		size_t		alen;
-		size_t		blen;
-		bool		azero;
-		bool		bzero;
+		size_t		alen = strspn(a, "0123456789");
+		size_t		blen = strspn(b, "0123456789");
+		int			c = compare_numbers(a, alen, b, blen);
 
-		while (*a == '0' && isdigit((unsigned char) a[1]))
-			a++;
-		while (*b == '0' && isdigit((unsigned char) b[1]))
-			b++;
-		alen = strspn(a, "0123456789");
-		blen = strspn(b, "0123456789");
-		if (alen == 0 && blen == 0)
-			return 0;
-		azero = alen == 0 || (alen == 1 && *a == '0');
-		bzero = blen == 0 || (blen == 1 && *b == '0');
-		if (alen == 0 || blen == 0)
-		{
-			/* one version has run out of parts: it reads as zeros */
-			if (!azero || !bzero)
-				return azero ? -1 : 1;
-		}
-		else if (alen != blen)
-			return alen < blen ? -1 : 1;
-		else
-		{
-			int			c = memcmp(a, b, alen);
-
-			if (c != 0)
-				return c < 0 ? -1 : 1;
-		}
+		if (c != 0)
+			return c;
+		if (alen == 0 && blen == 0 && *a != '.' && *b != '.')
+			break;				/* not a valid version: no part to read */
 		a += alen;
 		b += blen;
 		if (*a == '.')
@@ -181,6 +157,24 @@ flyway_version_compare(const char *a, const char *b)
 		if (*b == '.')
 			b++;
 	}
+	return 0;
+}
+
+/* Appends a zeroed FlywayFile to files and returns it */
+static FlywayFile *
+add_file(FileList *files)
+{
+	FlywayFile *f;
+
+	if (files->n == files->cap)
+	{
+		files->cap = files->cap ? files->cap * 2 : 32;
+		files->items = xreallocarray(files->items, (size_t) files->cap,
+									 sizeof(FlywayFile));
+	}
+	f = &files->items[files->n++];
+	memset(f, 0, sizeof(*f));
+	return f;
 }
 
 /*
@@ -228,6 +222,7 @@ classify(const char *fname, const char *rel, const char *path, FileList *files)
 						rel);
 			return;
 		}
+		f = add_file(files);
 	}
 	else
 	{
@@ -252,28 +247,10 @@ classify(const char *fname, const char *rel, const char *path, FileList *files)
 						rel);
 			return;
 		}
-		if (files->n == files->cap)
-		{
-			files->cap = files->cap ? files->cap * 2 : 32;
-			files->items = xrealloc(files->items,
-									sizeof(FlywayFile) * (size_t) files->cap);
-		}
-		f = &files->items[files->n++];
-		memset(f, 0, sizeof(*f));
+		f = add_file(files);
 		f->version = v;
-		goto fill;
 	}
 
-	if (files->n == files->cap)
-	{
-		files->cap = files->cap ? files->cap * 2 : 32;
-		files->items = xrealloc(files->items,
-								sizeof(FlywayFile) * (size_t) files->cap);
-	}
-	f = &files->items[files->n++];
-	memset(f, 0, sizeof(*f));
-
-fill:
 	f->prefix = prefix;
 	f->rel = xstrdup(rel);
 	f->path = xstrdup(path);
@@ -285,70 +262,31 @@ fill:
 	}
 }
 
-/* True if the file name ends in ".sql", in any case, and has more */
+/* walk_dir() visitor: classifies every file named *.sql (any case) */
 static bool
-is_sql_name(const char *fname)
+visit_file(const char *path, const char *rel, const char *name, bool regular,
+		   void *arg)
 {
-	size_t		len = strlen(fname);
-
-	return len > 4 && strcasecmp(fname + len - 4, ".sql") == 0;
+	(void) regular;				/* an unreadable one fails when read */
+	if (strlen(name) > 4 && bundle_has_suffix_ci(name, ".sql"))
+		classify(name, rel, path, (FileList *) arg);
+	return true;
 }
 
 /*
- * Walks dir (rel: its path relative to the folder, "" at the top),
- * classifying every .sql file.  Symbolic links are followed as Java's
- * File.isDirectory() does; the (device, inode) pairs of the folders being
- * walked stop a link loop, and depth is limited.
+ * The Flyway migrations of dir and its subfolders, hidden folders left out,
+ * symbolic links followed as Java's File.isDirectory() does.
  */
-static void
-scan(const char *dir, const char *rel, int depth, dev_t *devs, ino_t *inos,
-	 FileList *files)
-{
-	int			n;
-	char	  **names;
-	int			i;
-	struct stat st;
-
-	if (stat(dir, &st) != 0)
-		return;
-	for (i = 0; i < depth; i++)
-		if (devs[i] == st.st_dev && inos[i] == st.st_ino)
-		{
-			if (!quiet)
-				bundle_note("%s: skipped: a link back to a folder being scanned",
-						rel);
-			return;
-		}
-	if (depth >= MAX_DEPTH)
-		bundle_fail("%s: folders nested more than %d deep", rel, MAX_DEPTH);
-	devs[depth] = st.st_dev;
-	inos[depth] = st.st_ino;
-
-	names = list_dir(dir, &n);
-	for (i = 0; i < n; i++)
-	{
-		char	   *path = path_join(dir, names[i]);
-		char	   *r = rel[0] ? xasprintf("%s/%s", rel, names[i]) : xstrdup(names[i]);
-
-		if (is_dir(path))
-		{
-			if (names[i][0] != '.')
-				scan(path, r, depth + 1, devs, inos, files);
-		}
-		else if (is_sql_name(names[i]))
-			classify(names[i], r, path, files);
-		free(path);
-		free(r);
-	}
-}
-
 static void
 collect(const char *dir, FileList *files)
 {
-	dev_t		devs[MAX_DEPTH + 1];
-	ino_t		inos[MAX_DEPTH + 1];
+	WalkOptions wo = {0};
 
-	scan(dir, "", 0, devs, inos, files);
+	wo.visit = visit_file;
+	wo.arg = files;
+	wo.skip_hidden_dirs = true;
+	wo.quiet = quiet;
+	walk_dir(dir, &wo);
 }
 
 /* The --set value of placeholder name[0..len), case-insensitive, or NULL */
@@ -376,28 +314,11 @@ static char *
 replace_placeholders(const char *text, const char *rel, const char *fname,
 					 const Options *opts)
 {
-	size_t		cap;
-	size_t		len = 0;
-	char	   *out;
+	StrBuf		out = {0};
 	const char *p = text;
 
 	if (strstr(text, "${") == NULL)
 		return (char *) text;
-
-	cap = strlen(text) + 1;
-	out = xmalloc(cap);
-
-#define EMIT(s, n) \
-	do { \
-		size_t _n = (n); \
-		while (cap - len <= _n) \
-		{ \
-			cap *= 2; \
-			out = xrealloc(out, cap); \
-		} \
-		memcpy(out + len, (s), _n); \
-		len += _n; \
-	} while (0)
 
 	while (*p)
 	{
@@ -408,8 +329,10 @@ replace_placeholders(const char *text, const char *rel, const char *fname,
 
 		if (p[0] != '$')
 		{
-			EMIT(p, 1);
-			p++;
+			size_t		plain = strcspn(p, "$");
+
+			strbuf_append_n(&out, p, plain);
+			p += plain;
 			continue;
 		}
 		if (p[1] != '{')
@@ -418,7 +341,7 @@ replace_placeholders(const char *text, const char *rel, const char *fname,
 			 * Flyway's reader hands back the byte after a '$' that did not
 			 * start "${" without looking at it again: "$${x}" is kept.
 			 */
-			EMIT(p, p[1] ? 2 : 1);
+			strbuf_append_n(&out, p, p[1] ? 2 : 1);
 			p += p[1] ? 2 : 1;
 			continue;
 		}
@@ -453,12 +376,10 @@ replace_placeholders(const char *text, const char *rel, const char *fname,
 			s->used = true;
 			value = s->value;
 		}
-		EMIT(value, strlen(value));
+		strbuf_append(&out, value);
 		p = close + 1;
 	}
-	out[len] = '\0';
-#undef EMIT
-	return out;
+	return strbuf_finish(&out);
 }
 
 /* Sets one key of script configuration; where names file:line */
@@ -506,19 +427,6 @@ config_set(ScriptConfig *cfg, const char *key, size_t klen,
 					where, (int) klen, key);
 }
 
-static const char *
-trim_ws(const char *s, size_t *n)
-{
-	while (*n > 0 && isspace((unsigned char) *s))
-	{
-		s++;
-		(*n)--;
-	}
-	while (*n > 0 && isspace((unsigned char) s[*n - 1]))
-		(*n)--;
-	return s;
-}
-
 /*
  * Reads "<file>.sql.conf", if there is one, into cfg: Java properties
  * lines "key=value" (or "key: value"), '#' and '!' comments.  Placeholders
@@ -541,7 +449,7 @@ read_conf(const FlywayFile *f, const Options *opts, ScriptConfig *cfg)
 	{
 		const char *eol = strchr(line, '\n');
 		size_t		len = eol ? (size_t) (eol - line) : strlen(line);
-		const char *t = trim_ws(line, &len);
+		const char *t = trim_space(line, &len);
 
 		if (len > 0 && t[0] != '#' && t[0] != '!')
 		{
@@ -554,10 +462,10 @@ read_conf(const FlywayFile *f, const Options *opts, ScriptConfig *cfg)
 				bundle_fail("%s: expected key=value", where);
 			val = t + klen + 1;
 			vlen = len - klen - 1;
-			val = trim_ws(val, &vlen);
+			val = trim_space(val, &vlen);
 			{
 				size_t		k = klen;
-				const char *key = trim_ws(t, &k);
+				const char *key = trim_space(t, &k);
 
 				config_set(cfg, key, k, val, vlen, where);
 			}
@@ -575,44 +483,29 @@ read_conf(const FlywayFile *f, const Options *opts, ScriptConfig *cfg)
 static void
 read_inline_config(const char *text, const char *rel, ScriptConfig *cfg)
 {
-	const char *line = text;
-	int			lineno = 1;
+	size_t		pos = 0;
+	int			lineno = 0;
+	const char *c;
+	size_t		clen;
 
-	while (*line)
+	while (next_leading_comment(text, &pos, &lineno, &c, &clen))
 	{
-		const char *eol = strchr(line, '\n');
-		size_t		len = eol ? (size_t) (eol - line) : strlen(line);
-		const char *t = trim_ws(line, &len);
+		size_t		klen = 0;
 
-		if (len >= 2 && t[0] == '-' && t[1] == '-')
+		if (clen <= 7 || strncmp(c, "flyway:", 7) != 0)
+			continue;
+		c += 7;
+		clen -= 7;
+		while (klen < clen && isalpha((unsigned char) c[klen]))
+			klen++;
+		if (klen > 0 && klen < clen && c[klen] == '=')
 		{
-			size_t		clen = len - 2;
-			const char *c = trim_ws(t + 2, &clen);
-			size_t		klen;
+			size_t		vlen = clen - klen - 1;
+			const char *val = trim_space(c + klen + 1, &vlen);
+			char	   *where = xasprintf("%s:%d", rel, lineno);
 
-			if (clen > 7 && strncmp(c, "flyway:", 7) == 0)
-			{
-				c += 7;
-				clen -= 7;
-				klen = 0;
-				while (klen < clen && isalpha((unsigned char) c[klen]))
-					klen++;
-				if (klen > 0 && klen < clen && c[klen] == '=')
-				{
-					size_t		vlen = clen - klen - 1;
-					const char *val = trim_ws(c + klen + 1, &vlen);
-					char	   *where = xasprintf("%s:%d", rel, lineno);
-
-					config_set(cfg, c, klen, val, vlen, where);
-				}
-			}
+			config_set(cfg, c, klen, val, vlen, where);
 		}
-		else if (len > 0)
-			break;
-		if (eol == NULL)
-			break;
-		line = eol + 1;
-		lineno++;
 	}
 }
 
@@ -710,7 +603,7 @@ flyway_load(const char *dir, const Options *opts, Bundle *b)
 	for (i = 0; i < opts->nsettings; i++)
 		for (k = i + 1; k < opts->nsettings; k++)
 			if (strcasecmp(opts->settings[i].name, opts->settings[k].name) == 0)
-				bundle_fail("--set %s and --set %s: Flyway placeholder names are case-insensitive",
+				bundle_usage_fail("--set %s and --set %s: Flyway placeholder names are case-insensitive",
 							opts->settings[i].name, opts->settings[k].name);
 
 	collect(dir, &files);
@@ -743,7 +636,17 @@ flyway_load(const char *dir, const Options *opts, Bundle *b)
 			bundle_fail("%s: undo migration for version %s is also given by %s",
 						u[i]->rel, u[i]->version, u[i - 1]->rel);
 
-	for (i = 0; i < nv; i++)
+	/* an undo needs its versioned migration; both lists are sorted */
+	for (i = 0, k = 0; k < nu; k++)
+	{
+		while (i < nv && flyway_version_compare(v[i]->version, u[k]->version) < 0)
+			i++;
+		if (i == nv || flyway_version_compare(v[i]->version, u[k]->version) != 0)
+			bundle_fail("%s: undo migration without its versioned migration V%s__*.sql",
+						u[k]->rel, u[k]->version);
+	}
+
+	for (i = 0, k = 0; i < nv; i++)
 	{
 		FlywayFile *f = v[i];
 		FlywayFile *undo = NULL;
@@ -754,9 +657,10 @@ flyway_load(const char *dir, const Options *opts, Bundle *b)
 		char	   *up;
 		char	   *down = NULL;
 
-		for (k = 0; k < nu; k++)
-			if (flyway_version_compare(u[k]->version, f->version) == 0)
-				undo = u[k];
+		while (k < nu && flyway_version_compare(u[k]->version, f->version) < 0)
+			k++;
+		if (k < nu && flyway_version_compare(u[k]->version, f->version) == 0)
+			undo = u[k];
 
 		up = load_script(f, opts, &upcfg, &raw);
 		if (undo != NULL)
@@ -774,20 +678,17 @@ flyway_load(const char *dir, const Options *opts, Bundle *b)
 		m->down = down;
 		m->transactional = tx_of(&upcfg, undo ? &downcfg : NULL);
 		if (strcmp(up, raw) != 0)
-			m->up = xasprintf("-- migrate-bundle: Flyway checksum %d (placeholders substituted)\n%s",
-							  (int) flyway_checksum(raw), up);
-	}
+		{
+			StrBuf		text = {0};
+			char	   *line;
 
-	/* an undo needs its versioned migration */
-	for (k = 0; k < nu; k++)
-	{
-		bool		found = false;
-
-		for (i = 0; i < nv && !found; i++)
-			found = flyway_version_compare(u[k]->version, v[i]->version) == 0;
-		if (!found)
-			bundle_fail("%s: undo migration without its versioned migration V%s__*.sql",
-						u[k]->rel, u[k]->version);
+			line = xasprintf("-- migrate-bundle: Flyway checksum %d (placeholders substituted)\n",
+							 (int) flyway_checksum(raw));
+			strbuf_append(&text, line);
+			strbuf_append(&text, up);
+			m->up = strbuf_finish(&text);
+			free(line);
+		}
 	}
 
 	for (i = 0; i < nr; i++)

@@ -34,7 +34,6 @@ typedef struct GmFile
 {
 	char	   *file;
 	char	   *digits;			/* the version as written */
-	const char *number;			/* digits without leading zeros ("" for 0) */
 	char	   *title;
 	bool		up;
 } GmFile;
@@ -76,33 +75,31 @@ match_name(const char *fname, GmFile *f)
 
 	f->file = xstrdup(fname);
 	f->digits = xstrndup(fname, ndig);
-	f->number = f->digits + strspn(f->digits, "0");
 	f->title = bundle_title(rest, (size_t) (dir - rest));
 	f->up = up;
 	return true;
 }
 
-/* Compares the numbers of two files: -1, 0 or 1 */
+/* Compares the version numbers of two files: -1, 0 or 1 */
 static int
-compare_numbers(const GmFile *a, const GmFile *b)
+compare_versions(const GmFile *a, const GmFile *b)
 {
-	size_t		alen = strlen(a->number);
-	size_t		blen = strlen(b->number);
-	int			c;
-
-	if (alen != blen)
-		return alen < blen ? -1 : 1;
-	c = strcmp(a->number, b->number);
-	return c < 0 ? -1 : c > 0;
+	return compare_numbers(a->digits, strlen(a->digits),
+						   b->digits, strlen(b->digits));
 }
 
+/* Version, then up before down, then file name */
 static int
 compare_files(const void *a, const void *b)
 {
-	int			c = compare_numbers(a, b);
+	const GmFile *fa = a;
+	const GmFile *fb = b;
+	int			c = compare_versions(fa, fb);
 
+	if (c == 0 && fa->up != fb->up)
+		c = fa->up ? -1 : 1;
 	if (c == 0)
-		c = strcmp(((const GmFile *) a)->file, ((const GmFile *) b)->file);
+		c = strcmp(fa->file, fb->file);
 	return c;
 }
 
@@ -125,18 +122,19 @@ gm_load(const char *dir, const Options *opts, Bundle *b)
 {
 	int			n;
 	char	  **names = list_dir(dir, &n);
-	GmFile	   *files = xmalloc(sizeof(GmFile) * (size_t) (n + 1));
+	GmFile	   *files = xreallocarray(NULL, (size_t) n + 1, sizeof(GmFile));
 	int			nfiles = 0;
 	int			i;
-	int			k;
 
 	(void) opts;
 
 	for (i = 0; i < n; i++)
 	{
 		char	   *path = path_join(dir, names[i]);
+		bool		skip = is_dir(path);
 
-		if (is_dir(path))
+		free(path);
+		if (skip)
 			continue;
 		if (!match_name(names[i], &files[nfiles]))
 		{
@@ -145,9 +143,9 @@ gm_load(const char *dir, const Options *opts, Bundle *b)
 							names[i]);
 			continue;
 		}
-		if (strlen(files[nfiles].number) > 20 ||
-			(strlen(files[nfiles].number) == 20 &&
-			 strcmp(files[nfiles].number, "18446744073709551615") > 0))
+		if (compare_numbers(files[nfiles].digits,
+							strlen(files[nfiles].digits),
+							"18446744073709551615", 20) > 0)
 			bundle_fail("%s: version %s is too large for golang-migrate (an unsigned 64-bit integer)",
 						names[i], files[nfiles].digits);
 		nfiles++;
@@ -155,40 +153,38 @@ gm_load(const char *dir, const Options *opts, Bundle *b)
 	if (nfiles > 1)
 		qsort(files, (size_t) nfiles, sizeof(GmFile), compare_files);
 
-	/* golang-migrate's ErrDuplicateMigration: same version and direction */
-	for (i = 0; i < nfiles; i++)
-		for (k = i + 1; k < nfiles && compare_numbers(&files[i], &files[k]) == 0; k++)
-			if (files[i].up == files[k].up)
-				bundle_fail("%s: duplicate migration: version %s has another %s file, %s",
-							files[k].file, files[k].digits,
-							files[k].up ? "up" : "down", files[i].file);
-
-	for (i = 0; i < nfiles; i++)
+	/*
+	 * Sorted, the files of one version are adjacent, its ups first: at most
+	 * one up and one down each (golang-migrate's ErrDuplicateMigration).
+	 */
+	for (i = 0; i < nfiles;)
 	{
-		GmFile	   *f = &files[i];
+		GmFile	   *up = NULL;
 		GmFile	   *down = NULL;
 		Migration  *m;
+		int			k;
 
-		if (!f->up)
+		for (k = i; k < nfiles && compare_versions(&files[i], &files[k]) == 0; k++)
 		{
-			bool		found = false;
+			GmFile	   *f = &files[k];
+			GmFile	  **slot = f->up ? &up : &down;
 
-			for (k = 0; k < nfiles && !found; k++)
-				found = files[k].up && compare_numbers(&files[k], f) == 0;
-			if (!found)
-				bundle_fail("%s: down migration without an up migration of version %s",
-							f->file, f->digits);
-			continue;
+			if (*slot != NULL)
+				bundle_fail("%s: duplicate migration: version %s has another %s file, %s",
+							f->file, f->digits, f->up ? "up" : "down",
+							(*slot)->file);
+			*slot = f;
 		}
-		for (k = 0; k < nfiles; k++)
-			if (!files[k].up && compare_numbers(&files[k], f) == 0)
-				down = &files[k];
+		i = k;
+		if (up == NULL)
+			bundle_fail("%s: down migration without an up migration of version %s",
+						down->file, down->digits);
 
 		m = bundle_add(b);
-		m->version = f->digits;
-		m->name = f->title[0] ? f->title : f->digits;
-		m->source = f->file;
-		m->up = read_text_file(path_join(dir, f->file), f->file);
+		m->version = up->digits;
+		m->name = up->title[0] ? up->title : up->digits;
+		m->source = up->file;
+		m->up = read_text_file(path_join(dir, up->file), up->file);
 		if (down != NULL)
 			m->down = read_text_file(path_join(dir, down->file), down->file);
 	}

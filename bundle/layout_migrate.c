@@ -87,21 +87,6 @@ parse_name(const char *fname, MigrateFile *f)
 	return true;
 }
 
-/* strips spaces and tabs (and a CR) from both ends of s[0..*n), in place */
-static const char *
-trim(const char *s, size_t *n)
-{
-	while (*n > 0 && (*s == ' ' || *s == '\t'))
-	{
-		s++;
-		(*n)--;
-	}
-	while (*n > 0 && (s[*n - 1] == ' ' || s[*n - 1] == '\t' ||
-					  s[*n - 1] == '\r'))
-		(*n)--;
-	return s;
-}
-
 /*
  * Reads the header lines of script text (see the file header) into m, or
  * for a down script (m NULL) refuses any.  file names the script in
@@ -110,97 +95,77 @@ trim(const char *s, size_t *n)
 static void
 read_headers(const char *text, const char *file, Migration *m)
 {
-	const char *line = text;
-	int			lineno = 1;
+	size_t		pos = 0;
+	int			lineno = 0;
+	const char *p;
+	size_t		plen;
 	bool		have_tx = false;
 
-	while (*line)
+	while (next_leading_comment(text, &pos, &lineno, &p, &plen))
 	{
-		const char *eol = strchr(line, '\n');
-		size_t		len = eol ? (size_t) (eol - line) : strlen(line);
-		size_t		tlen = len;
-		const char *t = trim(line, &tlen);
+		const char *key = p + 8;
+		size_t		klen = 0;
+		const char *val;
+		size_t		vlen;
 
-		if (tlen == 0)
-			;					/* blank line: the headers go on */
-		else if (tlen >= 2 && t[0] == '-' && t[1] == '-')
+		if (plen < 8 || strncmp(p, "migrate:", 8) != 0)
+			continue;
+		while (klen < plen - 8 && (islower((unsigned char) key[klen]) ||
+								   key[klen] == '_'))
+			klen++;
+		val = key + klen;
+		vlen = plen - 8 - klen;
+		val = trim_space(val, &vlen);
+
+		if (m == NULL)
+			bundle_fail("%s:%d: a \"-- migrate:\" header belongs in the up script, not the down script",
+						file, lineno);
+		if (klen == 8 && strncmp(key, "requires", 8) == 0)
 		{
-			const char *p = t + 2;
-			size_t		plen = tlen - 2;
+			const char *q = val;
+			const char *end = val + vlen;
 
-			p = trim(p, &plen);
-			if (plen >= 8 && strncmp(p, "migrate:", 8) == 0)
+			if (vlen == 0)
+				bundle_fail("%s:%d: \"-- migrate:requires\" names no migration",
+							file, lineno);
+			for (;;)
 			{
-				const char *key = p + 8;
-				size_t		klen = 0;
-				const char *val;
-				size_t		vlen;
+				const char *comma = memchr(q, ',', (size_t) (end - q));
+				size_t		elen = comma ? (size_t) (comma - q) : (size_t) (end - q);
+				const char *e = trim_space(q, &elen);
+				char	   *req;
 
-				while (klen < plen - 8 && (islower((unsigned char) key[klen]) ||
-										   key[klen] == '_'))
-					klen++;
-				val = key + klen;
-				vlen = plen - 8 - klen;
-				val = trim(val, &vlen);
-
-				if (m == NULL)
-					bundle_fail("%s:%d: a \"-- migrate:\" header belongs in the up script, not the down script",
+				if (elen == 0)
+					bundle_fail("%s:%d: empty entry in \"-- migrate:requires\"",
 								file, lineno);
-				if (klen == 8 && strncmp(key, "requires", 8) == 0)
-				{
-					const char *q = val;
-					const char *end = val + vlen;
-
-					if (vlen == 0)
-						bundle_fail("%s:%d: \"-- migrate:requires\" names no migration",
-									file, lineno);
-					while (q <= end)
-					{
-						const char *comma = memchr(q, ',', (size_t) (end - q));
-						size_t		elen = comma ? (size_t) (comma - q) : (size_t) (end - q);
-						const char *e = trim(q, &elen);
-						char	   *req;
-
-						if (elen == 0)
-							bundle_fail("%s:%d: empty entry in \"-- migrate:requires\"",
-										file, lineno);
-						req = xstrndup(e, elen);
-						if (strchr(req, ' ') != NULL || strchr(req, '\t') != NULL)
-							bundle_fail("%s:%d: \"%s\" in \"-- migrate:requires\": entries are separated by commas",
-										file, lineno, req);
-						migration_add_require(m, req);
-						free(req);
-						if (comma == NULL)
-							break;
-						q = comma + 1;
-					}
-				}
-				else if (klen == 13 && strncmp(key, "transactional", 13) == 0)
-				{
-					if (have_tx)
-						bundle_fail("%s:%d: \"-- migrate:transactional\" is given twice",
-									file, lineno);
-					have_tx = true;
-					if (vlen == 4 && strncmp(val, "true", 4) == 0)
-						m->transactional = TX_TRUE;
-					else if (vlen == 5 && strncmp(val, "false", 5) == 0)
-						m->transactional = TX_FALSE;
-					else
-						bundle_fail("%s:%d: \"-- migrate:transactional\" takes true or false, not \"%.*s\"",
-									file, lineno, (int) vlen, val);
-				}
-				else
-					bundle_fail("%s:%d: unknown header \"-- migrate:%.*s\" (known: requires, transactional)",
-								file, lineno, (int) klen, key);
+				req = xstrndup(e, elen);
+				if (strchr(req, ' ') != NULL || strchr(req, '\t') != NULL)
+					bundle_fail("%s:%d: \"%s\" in \"-- migrate:requires\": entries are separated by commas",
+								file, lineno, req);
+				migration_add_require(m, req);
+				free(req);
+				if (comma == NULL)
+					break;
+				q = comma + 1;
 			}
 		}
+		else if (klen == 13 && strncmp(key, "transactional", 13) == 0)
+		{
+			if (have_tx)
+				bundle_fail("%s:%d: \"-- migrate:transactional\" is given twice",
+							file, lineno);
+			have_tx = true;
+			if (vlen == 4 && strncmp(val, "true", 4) == 0)
+				m->transactional = TX_TRUE;
+			else if (vlen == 5 && strncmp(val, "false", 5) == 0)
+				m->transactional = TX_FALSE;
+			else
+				bundle_fail("%s:%d: \"-- migrate:transactional\" takes true or false, not \"%.*s\"",
+							file, lineno, (int) vlen, val);
+		}
 		else
-			break;				/* the first statement ends the headers */
-
-		if (eol == NULL)
-			break;
-		line = eol + 1;
-		lineno++;
+			bundle_fail("%s:%d: unknown header \"-- migrate:%.*s\" (known: requires, transactional)",
+						file, lineno, (int) klen, key);
 	}
 }
 
@@ -215,6 +180,8 @@ compare_files(const void *a, const void *b)
 								fb->version, strlen(fb->version));
 	if (c == 0)
 		c = strcmp(fa->base, fb->base);
+	if (c == 0 && fa->up != fb->up)
+		c = fa->up ? -1 : 1;
 	return c;
 }
 
@@ -244,7 +211,8 @@ migrate_load(const char *dir, const Options *opts, Bundle *b)
 {
 	int			n;
 	char	  **names = list_dir(dir, &n);
-	MigrateFile *files = xmalloc(sizeof(MigrateFile) * (size_t) (n + 1));
+	MigrateFile *files = xreallocarray(NULL, (size_t) n + 1,
+									   sizeof(MigrateFile));
 	int			nfiles = 0;
 	int			i;
 
@@ -252,60 +220,51 @@ migrate_load(const char *dir, const Options *opts, Bundle *b)
 
 	for (i = 0; i < n; i++)
 	{
-		char	   *path = path_join(dir, names[i]);
+		char	   *path;
+		bool		skip;
 
-		if (is_dir(path) || !bundle_has_suffix(names[i], ".sql"))
+		if (!bundle_has_suffix(names[i], ".sql"))
+			continue;
+		path = path_join(dir, names[i]);
+		skip = is_dir(path);
+		free(path);
+		if (skip)
 			continue;
 		if (!parse_name(names[i], &files[nfiles]))
 			bundle_fail("%s: not a migration file name: expected <version>_<name>.up.sql or <version>_<name>.down.sql",
 						names[i]);
 		nfiles++;
-		free(path);
 	}
 	if (nfiles > 1)
 		qsort(files, (size_t) nfiles, sizeof(MigrateFile), compare_files);
 
-	/* every down needs the up of the same <version>_<name> */
-	for (i = 0; i < nfiles; i++)
-	{
-		int			k;
-		bool		found = false;
-
-		if (files[i].up)
-			continue;
-		for (k = 0; k < nfiles && !found; k++)
-			found = files[k].up && strcmp(files[k].base, files[i].base) == 0;
-		if (!found)
-			bundle_fail("%s: down script without its up script %s.up.sql",
-						files[i].file, files[i].base);
-	}
-
+	/*
+	 * Sorted by version, base and direction, a down directly follows the up
+	 * of its <version>_<name>, and needs it.
+	 */
 	for (i = 0; i < nfiles; i++)
 	{
 		MigrateFile *f = &files[i];
 		Migration  *m;
-		char	   *down_file;
-		char	   *path;
 
 		if (!f->up)
-			continue;
+			bundle_fail("%s: down script without its up script %s.up.sql",
+						f->file, f->base);
 		m = bundle_add(b);
 		m->version = f->version;
 		m->name = f->name;
 		m->source = f->file;
-		path = path_join(dir, f->file);
-		m->up = read_text_file(path, f->file);
+		m->up = read_text_file(path_join(dir, f->file), f->file);
 		read_headers(m->up, f->file, m);
 
-		down_file = xasprintf("%s.down.sql", f->base);
-		free(path);
-		path = path_join(dir, down_file);
-		if (is_file(path))
+		if (i + 1 < nfiles && !files[i + 1].up &&
+			strcmp(files[i + 1].base, f->base) == 0)
 		{
-			m->down = read_text_file(path, down_file);
-			read_headers(m->down, down_file, NULL);
+			MigrateFile *down = &files[++i];
+
+			m->down = read_text_file(path_join(dir, down->file), down->file);
+			read_headers(m->down, down->file, NULL);
 		}
-		free(path);
 	}
 }
 

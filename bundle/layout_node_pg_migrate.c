@@ -173,24 +173,13 @@ sort_key(const char *digits, size_t n)
 	return xstrndup(digits, n);
 }
 
-/* Compares digit strings without leading zeros as numbers. */
-static int
-numeric_cmp(const char *a, const char *b)
-{
-	size_t		la = strlen(a);
-	size_t		lb = strlen(b);
-
-	if (la != lb)
-		return la < lb ? -1 : 1;
-	return strcmp(a, b);
-}
-
 static int
 npm_cmp(const void *x, const void *y)
 {
 	const NpmFile *a = x;
 	const NpmFile *b = y;
-	int			c = numeric_cmp(a->key, b->key);
+	int			c = compare_numbers(a->key, strlen(a->key),
+									b->key, strlen(b->key));
 
 	return c != 0 ? c : strcmp(a->file, b->file);
 }
@@ -239,7 +228,7 @@ npm_load(const char *dir, const Options *opts, Bundle *b)
 
 	(void) opts;
 	names = list_dir(dir, &n);
-	files = xmalloc(sizeof(NpmFile) * (n + 1));
+	files = xreallocarray(NULL, (size_t) n + 1, sizeof(NpmFile));
 	for (i = 0; i < n; i++)
 	{
 		const char *name = names[i];
@@ -256,7 +245,7 @@ npm_load(const char *dir, const Options *opts, Bundle *b)
 		while (isdigit((unsigned char) *p))
 			p++;
 		if (p == name)
-			bundle_fail("%s: Cannot determine numeric prefix: node-pg-migrate file names start with a number",
+			bundle_fail("%s: cannot determine the numeric prefix: node-pg-migrate file names start with a number",
 						name);
 		f = &files[nf++];
 		f->file = xstrdup(name);
@@ -272,7 +261,7 @@ npm_load(const char *dir, const Options *opts, Bundle *b)
 			f->name = xstrndup(name, strlen(name) - 4);
 	}
 	if (nf > 1)
-		qsort(files, nf, sizeof(NpmFile), npm_cmp);
+		qsort(files, (size_t) nf, sizeof(NpmFile), npm_cmp);
 
 	for (i = 0; i < nf; i++)
 	{

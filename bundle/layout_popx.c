@@ -179,72 +179,53 @@ parse_name(const char *base, PopFile *f, bool *skip)
 	return true;
 }
 
-/* Collects the migration files of dir/sub, recursively, in byte order. */
-static void
-collect(const char *dir, const char *sub, PopFiles *files)
+/* walk_dir() visitor: adds a migration file to the PopFiles arg */
+static bool
+collect_file(const char *path, const char *rel, const char *name,
+			 bool regular, void *arg)
 {
-	char	   *path = sub ? path_join(dir, sub) : xstrdup(dir);
-	char	  **names;
-	int			n;
-	int			i;
+	PopFiles   *files = arg;
+	PopFile		f;
+	bool		skip;
 
-	names = list_dir(path, &n);
-	for (i = 0; i < n; i++)
+	(void) path;
+	if (!regular)
+		return true;
+	if (bundle_has_suffix(name, ".up.fizz") ||
+		bundle_has_suffix(name, ".down.fizz"))
+		bundle_fail("%s: fizz migrations cannot be bundled; translate it to SQL (pop's \"soda\" can print it) first",
+					rel);
+	if (!bundle_has_suffix(name, ".sql"))
+		return true;
+	memset(&f, 0, sizeof(f));
+	if (!parse_name(name, &f, &skip))
+		bundle_fail("%s: file name does not match popx's pattern <version>_<name>[.<dialect>][.autocommit].(up|down).sql",
+					rel);
+	if (skip)
+		return true;
+	f.rel = xstrdup(rel);
+	if (files->n == files->cap)
 	{
-		char	   *rel = sub ? path_join(sub, names[i]) : xstrdup(names[i]);
-		char	   *full = path_join(dir, rel);
-		PopFile		f;
-		bool		skip;
-
-		if (is_dir(full))
-		{
-			collect(dir, rel, files);
-			continue;
-		}
-		if (!is_file(full))
-			continue;
-		if (bundle_has_suffix(names[i], ".up.fizz") || bundle_has_suffix(names[i], ".down.fizz"))
-			bundle_fail("%s: fizz migrations cannot be bundled; translate it to SQL (pop's \"soda\" can print it) first",
-						rel);
-		if (!bundle_has_suffix(names[i], ".sql"))
-			continue;
-		memset(&f, 0, sizeof(f));
-		if (!parse_name(names[i], &f, &skip))
-			bundle_fail("%s: file name does not match popx's pattern <version>_<name>[.<dialect>][.autocommit].(up|down).sql",
-						rel);
-		if (skip)
-			continue;
-		f.rel = rel;
-		if (files->n == files->cap)
-		{
-			files->cap = files->cap ? files->cap * 2 : 64;
-			files->items = xrealloc(files->items, sizeof(PopFile) * files->cap);
-		}
-		files->items[files->n++] = f;
+		files->cap = files->cap ? files->cap * 2 : 64;
+		files->items = xreallocarray(files->items, (size_t) files->cap,
+									 sizeof(PopFile));
 	}
+	files->items[files->n++] = f;
+	return true;
+}
+
+/* The migration files of dir and its subfolders (popx walks them too) */
+static void
+collect(const char *dir, PopFiles *files)
+{
+	WalkOptions wo = {0};
+
+	wo.visit = collect_file;
+	wo.arg = files;
+	walk_dir(dir, &wo);
 }
 
 /* --- Go templates --------------------------------------------------- */
-
-typedef struct Buf
-{
-	char	   *data;
-	size_t		len;
-	size_t		cap;
-} Buf;
-
-static void
-buf_append(Buf *b, const char *s, size_t n)
-{
-	if (b->len + n + 1 > b->cap)
-	{
-		b->cap = (b->len + n + 1) * 2;
-		b->data = xrealloc(b->data, b->cap);
-	}
-	memcpy(b->data + b->len, s, n);
-	b->len += n;
-	b->data[b->len] = '\0';
-}
 
 static bool
 go_space(char c)
@@ -356,15 +337,16 @@ typedef struct Frame
 static char *
 render(const char *text, const char *rel, const Options *opts)
 {
-	Buf			out = {NULL, 0, 0};
+	StrBuf		out = {0};
 	Frame		stack[32];
 	int			depth = 0;
 	size_t		pos = 0;
 	size_t		len = strlen(text);
 	bool		trim_next = false;
+	int			line = 1;		/* of the action at seg_end */
+	size_t		line_pos = 0;	/* where line was counted to */
 
-	buf_append(&out, "", 0);
-	for (;;)
+		for (;;)
 	{
 		const char *open = strstr(text + pos, "{{");
 		size_t		seg_end = open ? (size_t) (open - text) : len;
@@ -373,7 +355,6 @@ render(const char *text, const char *rel, const Options *opts)
 		size_t		astart;
 		size_t		aend;
 		size_t		close;
-		int			line;
 		char	   *words[8];
 		int			nw;
 
@@ -384,10 +365,13 @@ render(const char *text, const char *rel, const Options *opts)
 		if (!open)
 		{
 			if (active)
-				buf_append(&out, text + seg_start, seg_end - seg_start);
+				strbuf_append_n(&out, text + seg_start, seg_end - seg_start);
 			break;
 		}
-		line = line_of(text, seg_end);
+		/* count lines as the text goes by: line_of() each time is quadratic */
+		for (; line_pos < seg_end; line_pos++)
+			if (text[line_pos] == '\n')
+				line++;
 		astart = seg_end + 2;
 		/* "{{- " trims the text before */
 		if (astart + 1 < len && text[astart] == '-' && go_space(text[astart + 1]))
@@ -397,7 +381,7 @@ render(const char *text, const char *rel, const Options *opts)
 			astart += 2;
 		}
 		if (active)
-			buf_append(&out, text + seg_start, seg_end - seg_start);
+			strbuf_append_n(&out, text + seg_start, seg_end - seg_start);
 
 		/* find the closing braces, stepping over strings and comments */
 		close = astart;
@@ -466,8 +450,7 @@ render(const char *text, const char *rel, const Options *opts)
 				bundle_fail("%s:%d: template value \"%s\" is not set: pass --set %s=VALUE",
 							rel, line, key, key);
 			opts->settings[i].used = true;
-			buf_append(&out, opts->settings[i].value,
-					   strlen(opts->settings[i].value));
+			strbuf_append(&out, opts->settings[i].value);
 		}
 		else if (nw >= 2 && strcmp(words[0], "if") == 0)
 		{
@@ -513,8 +496,7 @@ render(const char *text, const char *rel, const Options *opts)
 		else if (nw == 1 && dialect_flag(words[0]) >= 0)
 		{
 			if (active)
-				buf_append(&out, dialect_flag(words[0]) ? "true" : "false",
-						   dialect_flag(words[0]) ? 4 : 5);
+				strbuf_append(&out, dialect_flag(words[0]) ? "true" : "false");
 		}
 		else
 			bundle_fail("%s:%d: template action \"{{%.*s}}\" is not supported by migrate-bundle",
@@ -523,7 +505,7 @@ render(const char *text, const char *rel, const Options *opts)
 	}
 	if (depth > 0)
 		bundle_fail("%s: template {{ if }} without {{ end }}", rel);
-	return out.data;
+	return strbuf_finish(&out);
 }
 
 /* --- ordering ------------------------------------------------------- */
@@ -542,39 +524,42 @@ popfile_cmp(const void *x, const void *y)
 
 /* --- the layout ----------------------------------------------------- */
 
+/* walk_dir() visitor: stops at the first file only popx names so */
 static bool
-detect_in(const char *dir, const char *sub, int depth)
+detect_file(const char *path, const char *rel, const char *name,
+			bool regular, void *arg)
 {
-	char	   *path = sub ? path_join(dir, sub) : xstrdup(dir);
-	char	  **names;
-	int			n;
-	int			i;
+	PopFile		f;
+	bool		skip;
 
-	names = list_dir(path, &n);
-	for (i = 0; i < n; i++)
+	(void) path;
+	(void) rel;
+	(void) regular;
+	memset(&f, 0, sizeof(f));
+	if (bundle_has_suffix(name, ".sql") && parse_name(name, &f, &skip) &&
+		(skip || f.dialect != DIALECT_ALL || f.autocommit))
 	{
-		PopFile		f;
-		bool		skip;
-		char	   *rel = sub ? path_join(sub, names[i]) : xstrdup(names[i]);
-
-		if (depth < 3 && is_dir(path_join(dir, rel)))
-		{
-			if (detect_in(dir, rel, depth + 1))
-				return true;
-			continue;
-		}
-		memset(&f, 0, sizeof(f));
-		if (bundle_has_suffix(names[i], ".sql") && parse_name(names[i], &f, &skip) &&
-			(skip || f.dialect != DIALECT_ALL || f.autocommit))
-			return true;
+		*(bool *) arg = true;
+		return false;
 	}
-	return false;
+	return true;
 }
 
+/*
+ * A popx folder has a file with a dialect or autocommit in its name: the
+ * other names fit golang-migrate and migrate too.
+ */
 static bool
 popx_detect(const char *dir)
 {
-	return detect_in(dir, NULL, 0);
+	WalkOptions wo = {0};
+	bool		found = false;
+
+	wo.visit = detect_file;
+	wo.arg = &found;
+	wo.quiet = true;
+	walk_dir(dir, &wo);
+	return found;
 }
 
 /*
@@ -610,7 +595,7 @@ popx_load(const char *dir, const Options *opts, Bundle *b)
 	PopFile    *prev_up = NULL;
 	int			i;
 
-	collect(dir, NULL, &files);
+	collect(dir, &files);
 	if (files.n > 1)
 		qsort(files.items, files.n, sizeof(PopFile), popfile_cmp);
 

@@ -43,18 +43,9 @@ typedef struct PmFile
 } PmFile;
 
 static bool
-has_suffix_ci(const char *s, const char *suffix)
-{
-	size_t		n = strlen(s);
-	size_t		m = strlen(suffix);
-
-	return n >= m && strcasecmp(s + n - m, suffix) == 0;
-}
-
-static bool
 is_migration_file(const char *name)
 {
-	return has_suffix_ci(name, ".sql") || has_suffix_ci(name, ".js");
+	return bundle_has_suffix_ci(name, ".sql") || bundle_has_suffix_ci(name, ".js");
 }
 
 /*
@@ -67,7 +58,7 @@ parse_file_name(const char *file, PmFile *f)
 	const char *p = file;
 	const char *digits;
 	size_t		n = strlen(file);
-	size_t		extlen = has_suffix_ci(file, ".sql") ? 3 : 2;
+	size_t		extlen = bundle_has_suffix_ci(file, ".sql") ? 3 : 2;
 	const char *name_end;
 	const char *name_start;
 	bool		negative = false;
@@ -96,7 +87,7 @@ parse_file_name(const char *file, PmFile *f)
 		NULL : xstrndup(digits, p - digits);
 	f->name = name_end > name_start ?
 		xstrndup(name_start, name_end - name_start) : xstrdup(file);
-	f->js = has_suffix_ci(file, ".js");
+	f->js = bundle_has_suffix_ci(file, ".js");
 	return true;
 }
 
@@ -111,7 +102,7 @@ read_files(const char *dir, int *nfiles, bool quiet)
 	int			nf = 0;
 
 	names = list_dir(dir, &n);
-	files = xmalloc(sizeof(PmFile) * (n + 1));
+	files = xreallocarray(NULL, (size_t) n + 1, sizeof(PmFile));
 	for (i = 0; i < n; i++)
 	{
 		PmFile		f;
@@ -123,7 +114,7 @@ read_files(const char *dir, int *nfiles, bool quiet)
 		{
 			if (quiet)
 				return NULL;
-			bundle_fail("%s: Invalid file name: postgres-migrations files are named <id>[-_]<name>.sql",
+			bundle_fail("%s: invalid file name: postgres-migrations files are named <id>[-_]<name>.sql",
 						names[i]);
 		}
 		files[nf++] = f;
@@ -138,16 +129,13 @@ id_cmp(const void *x, const void *y)
 {
 	const PmFile *a = x;
 	const PmFile *b = y;
-	size_t		la;
-	size_t		lb;
 	int			c;
 
 	if (!a->version || !b->version)
 		c = (a->version != NULL) - (b->version != NULL);
-	else if ((la = strlen(a->version)) != (lb = strlen(b->version)))
-		c = la < lb ? -1 : 1;
 	else
-		c = strcmp(a->version, b->version);
+		c = compare_numbers(a->version, strlen(a->version),
+							b->version, strlen(b->version));
 	return c != 0 ? c : strcmp(a->file, b->file);
 }
 
@@ -161,19 +149,65 @@ check_ids(PmFile *files, int n, bool quiet)
 	int			i;
 
 	if (n > 1)
-		qsort(files, n, sizeof(PmFile), id_cmp);
+		qsort(files, (size_t) n, sizeof(PmFile), id_cmp);
 	for (i = 0; i < n; i++)
 	{
-		char	   *want = xasprintf("%d", i + 1);
+		char		want[16];
 
+		snprintf(want, sizeof(want), "%d", i + 1);
 		if (files[i].version && strcmp(files[i].version, want) == 0)
 			continue;
 		if (quiet)
 			return false;
-		bundle_fail("%s: Found a non-consecutive migration ID: ids must be 1, 2, 3, ... in order, and this file is number %d",
+		bundle_fail("%s: non-consecutive migration id: ids must be 1, 2, 3, ... in order, and this file is number %d",
 					files[i].file, i + 1);
 	}
 	return true;
+}
+
+/* Orders pointers into the id-sorted files by name, then by position */
+static int
+name_cmp(const void *x, const void *y)
+{
+	const PmFile *a = *(const PmFile *const *) x;
+	const PmFile *b = *(const PmFile *const *) y;
+	int			c = strcmp(a->name, b->name);
+
+	return c != 0 ? c : (a > b) - (a < b);
+}
+
+/*
+ * Fails if two of the (id-sorted) files have the same name, as the package
+ * refuses them, naming the first file in id order that repeats an earlier
+ * one's name.
+ */
+static void
+check_names(PmFile *files, int n)
+{
+	PmFile	  **by_name = xreallocarray(NULL, (size_t) n + 1, sizeof(PmFile *));
+	PmFile	   *dup = NULL;
+	PmFile	   *orig = NULL;
+	int			i;
+
+	for (i = 0; i < n; i++)
+		by_name[i] = &files[i];
+	if (n > 1)
+		qsort(by_name, (size_t) n, sizeof(PmFile *), name_cmp);
+	for (i = 1; i < n; i++)
+	{
+		/* within a run of one name, the first two in id order */
+		if (strcmp(by_name[i - 1]->name, by_name[i]->name) == 0 &&
+			(i < 2 || strcmp(by_name[i - 2]->name, by_name[i]->name) != 0) &&
+			(dup == NULL || by_name[i] < dup))
+		{
+			dup = by_name[i];
+			orig = by_name[i - 1];
+		}
+	}
+	if (dup != NULL)
+		bundle_fail("%s: same migration name \"%s\" as %s (postgres-migrations refuses duplicate names)",
+					dup->file, dup->name, orig->file);
+	free(by_name);
 }
 
 static bool
@@ -204,18 +238,16 @@ pm_load(const char *dir, const Options *opts, Bundle *b)
 	files = read_files(dir, &n, false);
 	check_ids(files, n, false);
 	for (i = 0; i < n; i++)
+		if (files[i].js)
+			bundle_fail("%s: JavaScript migrations cannot be bundled; write its generated SQL to %.*s.sql",
+						files[i].file, (int) (strlen(files[i].file) - 3),
+						files[i].file);
+	check_names(files, n);
+	for (i = 0; i < n; i++)
 	{
 		PmFile	   *f = &files[i];
 		Migration  *m;
-		int			k;
 
-		if (f->js)
-			bundle_fail("%s: JavaScript migrations cannot be bundled; write its generated SQL to %.*s.sql",
-						f->file, (int) (strlen(f->file) - 3), f->file);
-		for (k = 0; k < i; k++)
-			if (strcmp(files[k].name, f->name) == 0)
-				bundle_fail("%s: same migration name \"%s\" as %s (postgres-migrations refuses duplicate names)",
-							f->file, f->name, files[k].file);
 		m = bundle_add(b);
 		m->version = f->version;
 		m->name = f->name;

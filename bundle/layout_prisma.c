@@ -66,7 +66,7 @@ prisma_load(const char *dir, const Options *opts, Bundle *b)
 			continue;
 		rel = xasprintf("%s/migration.sql", folder);
 		if (!is_file(path_join(dir, rel)))
-			bundle_fail("%s: Could not find the migration file: Prisma needs one in every migration folder (P3015)",
+			bundle_fail("%s: migration file not found: Prisma needs one in every migration folder (P3015)",
 						rel);
 		us = strchr(folder, '_');
 		version = us ? xstrndup(folder, us - folder) : xstrdup(folder);

@@ -40,6 +40,7 @@
 #include "sql_lex.h"
 
 #include <ctype.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -86,6 +87,24 @@ typedef struct Tag
 	int			change;			/* index of the change carrying it */
 } Tag;
 
+/*
+ * Names to plan positions, so that a plan of many thousand changes is read
+ * in linear time: an open-addressing hash table, never more than half full.
+ */
+typedef struct NameSlot
+{
+	const char *name;			/* NULL: a free slot */
+	int			first;			/* the first and last entry of that name */
+	int			last;
+} NameSlot;
+
+typedef struct NameIndex
+{
+	NameSlot   *slots;
+	size_t		cap;			/* a power of two, or 0 */
+	size_t		n;
+} NameIndex;
+
 typedef struct Plan
 {
 	const char *rel;			/* plan file, relative to the folder */
@@ -96,6 +115,8 @@ typedef struct Plan
 	Tag		   *tags;
 	int			ntags;
 	int			captags;
+	NameIndex	change_index;	/* change name to positions in changes */
+	NameIndex	tag_index;		/* tag name to its position in tags */
 } Plan;
 
 /* Where the scripts are, relative to the folder (or absolute). */
@@ -522,15 +543,80 @@ is_timestamp(const char *p)
 	return true;
 }
 
+/* FNV-1a */
+static size_t
+name_hash(const char *name)
+{
+	uint64_t	h = 14695981039346656037u;
+
+	for (; *name; name++)
+	{
+		h ^= (unsigned char) *name;
+		h *= 1099511628211u;
+	}
+	return (size_t) h;
+}
+
+/* The slot of name in idx: its own, or the free one where it would go */
+static NameSlot *
+name_slot(const NameIndex *idx, const char *name)
+{
+	size_t		i = name_hash(name) & (idx->cap - 1);
+
+	while (idx->slots[i].name != NULL && strcmp(idx->slots[i].name, name) != 0)
+		i = (i + 1) & (idx->cap - 1);
+	return &idx->slots[i];
+}
+
+/* The slot of name in idx, or NULL if it has none */
+static const NameSlot *
+name_find(const NameIndex *idx, const char *name)
+{
+	const NameSlot *slot;
+
+	if (idx->cap == 0)
+		return NULL;
+	slot = name_slot(idx, name);
+	return slot->name != NULL ? slot : NULL;
+}
+
+/* Records that entry pos has name (name must outlive idx) */
+static void
+name_add(NameIndex *idx, const char *name, int pos)
+{
+	NameSlot   *slot;
+
+	if (2 * (idx->n + 1) > idx->cap)
+	{
+		NameIndex	bigger;
+		size_t		i;
+
+		bigger.cap = idx->cap ? idx->cap * 2 : 256;
+		bigger.n = idx->n;
+		bigger.slots = xreallocarray(NULL, bigger.cap, sizeof(NameSlot));
+		memset(bigger.slots, 0, bigger.cap * sizeof(NameSlot));
+		for (i = 0; i < idx->cap; i++)
+			if (idx->slots[i].name != NULL)
+				*name_slot(&bigger, idx->slots[i].name) = idx->slots[i];
+		free(idx->slots);
+		*idx = bigger;
+	}
+	slot = name_slot(idx, name);
+	if (slot->name == NULL)
+	{
+		slot->name = name;
+		slot->first = pos;
+		idx->n++;
+	}
+	slot->last = pos;
+}
+
 static int
 find_tag(const Plan *plan, const char *name)
 {
-	int			i;
+	const NameSlot *slot = name_find(&plan->tag_index, name);
 
-	for (i = 0; i < plan->ntags; i++)
-		if (strcmp(plan->tags[i].name, name) == 0)
-			return i;
-	return -1;
+	return slot != NULL ? slot->first : -1;
 }
 
 /*
@@ -569,7 +655,7 @@ parse_entry(Plan *plan, char *line, int lineno, int *tag_section_start)
 		p++;
 	name = xstrndup(name_start, p - name_start);
 	if (!valid_name(name, strlen(name)))
-		bundle_fail("%s:%d: Invalid name; names must not begin with punctuation, contain \"@\", \":\", \"#\", \"\\\", \"[\", \"]\", or blanks, or end in punctuation or digits following punctuation",
+		bundle_fail("%s:%d: invalid name: names must not begin with punctuation, contain \"@\", \":\", \"#\", \"\\\", \"[\", \"]\", or blanks, or end in punctuation or digits following punctuation",
 					rel, lineno);
 	while (is_blank(*p))
 		p++;
@@ -587,9 +673,9 @@ parse_entry(Plan *plan, char *line, int lineno, int *tag_section_start)
 	if (!is_timestamp(p))
 	{
 		if (*p == '\0')
-			bundle_fail("%s:%d: Missing timestamp and planner name and email",
+			bundle_fail("%s:%d: missing timestamp and planner name and email",
 						rel, lineno);
-		bundle_fail("%s:%d: Missing timestamp", rel, lineno);
+		bundle_fail("%s:%d: missing timestamp", rel, lineno);
 	}
 	p += 20;
 	while (is_blank(*p))
@@ -600,7 +686,7 @@ parse_entry(Plan *plan, char *line, int lineno, int *tag_section_start)
 
 		if (*p == '\0' || *p == '<' || !lt || !is_blank(lt[-1]) ||
 			n < 3 || p[n - 1] != '>' || lt + 1 == p + n - 1)
-			bundle_fail("%s:%d: Missing planner name and email", rel, lineno);
+			bundle_fail("%s:%d: missing planner name and email", rel, lineno);
 	}
 	if (strcmp(name, "ROOT") == 0 || strcmp(name, "HEAD") == 0)
 		bundle_fail("%s:%d: \"%s%s\" is a reserved name",
@@ -614,16 +700,16 @@ parse_entry(Plan *plan, char *line, int lineno, int *tag_section_start)
 		int			prev;
 
 		if (strchr(name, '/'))
-			bundle_fail("%s:%d: Tag \"%s\" contains illegal character /",
+			bundle_fail("%s:%d: tag \"%s\" contains the illegal character \"/\"",
 						rel, lineno, name);
 		if (plan->nchanges == 0)
-			bundle_fail("%s:%d: Tag \"%s\" declared without a preceding change",
+			bundle_fail("%s:%d: tag \"%s\" declared without a preceding change",
 						rel, lineno, name);
 		if ((prev = find_tag(plan, name)) >= 0)
-			bundle_fail("%s:%d: Tag \"%s\" duplicates earlier declaration on line %d",
+			bundle_fail("%s:%d: tag \"%s\" duplicates earlier declaration on line %d",
 						rel, lineno, name, plan->tags[prev].line);
 		if (deps)
-			bundle_fail("%s:%d: Tags may not specify dependencies", rel, lineno);
+			bundle_fail("%s:%d: tags may not specify dependencies", rel, lineno);
 		if (plan->ntags == plan->captags)
 		{
 			plan->captags = plan->captags ? plan->captags * 2 : 16;
@@ -632,6 +718,7 @@ parse_entry(Plan *plan, char *line, int lineno, int *tag_section_start)
 		plan->tags[plan->ntags].name = name;
 		plan->tags[plan->ntags].line = lineno;
 		plan->tags[plan->ntags].change = plan->nchanges - 1;
+		name_add(&plan->tag_index, name, plan->ntags);
 		plan->ntags++;
 		{
 			Change	   *c = &plan->changes[plan->nchanges - 1];
@@ -646,17 +733,14 @@ parse_entry(Plan *plan, char *line, int lineno, int *tag_section_start)
 		Change	   *c;
 		int			i;
 		int			duped = -1;
+		const NameSlot *prev = name_find(&plan->change_index, name);
 
-		for (i = plan->nchanges - 1; i >= 0; i--)
+		if (prev != NULL)
 		{
-			if (strcmp(plan->changes[i].name, name) == 0)
-			{
-				if (i >= *tag_section_start)
-					bundle_fail("%s:%d: Change \"%s\" duplicates earlier declaration on line %d",
-								rel, lineno, name, plan->changes[i].line);
-				duped = i;
-				break;
-			}
+			if (prev->last >= *tag_section_start)
+				bundle_fail("%s:%d: change \"%s\" duplicates earlier declaration on line %d",
+							rel, lineno, name, plan->changes[prev->last].line);
+			duped = prev->last;
 		}
 		if (plan->nchanges == plan->capchanges)
 		{
@@ -691,7 +775,7 @@ parse_entry(Plan *plan, char *line, int lineno, int *tag_section_start)
 								rel, lineno, tok);
 				for (i = 0; i < c->ndeps; i++)
 					if (strcmp(c->deps[i].text, tok) == 0)
-						bundle_fail("%s:%d: Duplicate dependency \"%s\"",
+						bundle_fail("%s:%d: duplicate dependency \"%s\"",
 									rel, lineno, tok);
 				c->deps = xrealloc(c->deps, sizeof(Dep) * (c->ndeps + 1));
 				c->deps[c->ndeps++] = dep;
@@ -721,6 +805,7 @@ parse_entry(Plan *plan, char *line, int lineno, int *tag_section_start)
 				}
 			}
 		}
+		name_add(&plan->change_index, name, plan->nchanges);
 		plan->nchanges++;
 	}
 }
@@ -784,7 +869,7 @@ plan_read(const char *path, const char *rel, Plan *plan)
 			char	   *value = NULL;
 
 			if (*p != '%')
-				bundle_fail("%s:%d: Invalid pragma; a blank line must come between pragmas and changes",
+				bundle_fail("%s:%d: invalid pragma: a blank line must come between pragmas and changes",
 							rel, lineno);
 			p++;
 			while (is_blank(*p))
@@ -813,12 +898,12 @@ plan_read(const char *path, const char *rel, Plan *plan)
 			continue;
 		}
 		if (!plan->project)
-			bundle_fail("%s: Missing %%project pragma", rel);
+			bundle_fail("%s: missing %%project pragma", rel);
 		parse_entry(plan, line, lineno, &tag_section_start);
 		line = next;
 	}
 	if (!plan->project)
-		bundle_fail("%s: Missing %%project pragma", rel);
+		bundle_fail("%s: missing %%project pragma", rel);
 }
 
 /* --- dependencies --------------------------------------------------- */
@@ -831,6 +916,7 @@ static int
 resolve_dep(const Plan *plan, int ci, const Dep *dep)
 {
 	const Change *c = &plan->changes[ci];
+	const NameSlot *slot;
 	int			i;
 
 	if (dep->is_id)
@@ -844,28 +930,31 @@ resolve_dep(const Plan *plan, int ci, const Dep *dep)
 		int			t = find_tag(plan, dep->tag);
 
 		if (t < 0 || plan->tags[t].line > c->line)
-			bundle_fail("%s:%d: Unknown change \"%s\" required by change \"%s\"",
+			bundle_fail("%s:%d: unknown change \"%s\" required by change \"%s\"",
 						plan->rel, c->line, dep->text, c->name);
 		if (!dep->change)
 			return plan->tags[t].change;
 		for (i = plan->tags[t].change; i >= 0; i--)
 			if (strcmp(plan->changes[i].name, dep->change) == 0)
 				return i;
-		bundle_fail("%s:%d: Unknown change \"%s\" required by change \"%s\"",
+		bundle_fail("%s:%d: unknown change \"%s\" required by change \"%s\"",
 					plan->rel, c->line, dep->text, c->name);
 	}
-	for (i = 0; i < ci; i++)
-		if (strcmp(plan->changes[i].name, dep->change) == 0)
-			return i;
+	/* "name": its first instance, which must be planned before */
+	slot = name_find(&plan->change_index, dep->change);
+	if (slot != NULL && slot->first < ci)
+		return slot->first;
 	if (strcmp(dep->change, c->name) == 0)
-		bundle_fail("%s:%d: Change \"%s\" cannot require itself",
+		bundle_fail("%s:%d: change \"%s\" cannot require itself",
 					plan->rel, c->line, c->name);
-	for (i = ci + 1; i < plan->nchanges; i++)
-		if (strcmp(plan->changes[i].name, dep->change) == 0)
-			bundle_fail("%s:%d: Change \"%s\" planned %d change%s before required change \"%s\"",
-						plan->rel, c->line, c->name, i - ci,
-						i - ci == 1 ? "" : "s", dep->change);
-	bundle_fail("%s:%d: Unknown change \"%s\" required by change \"%s\"",
+	if (slot != NULL)
+	{
+		i = slot->first;
+		bundle_fail("%s:%d: change \"%s\" planned %d change%s before required change \"%s\"",
+					plan->rel, c->line, c->name, i - ci,
+					i - ci == 1 ? "" : "s", dep->change);
+	}
+	bundle_fail("%s:%d: unknown change \"%s\" required by change \"%s\"",
 				plan->rel, c->line, dep->text, c->name);
 }
 
@@ -927,12 +1016,13 @@ strip_wrapper(const char *s, const char *rel, bool verify)
 	SqlStatement last;
 	bool		have_last = false;
 	int			inner_control_line = 0;
+	StrBuf		out = {0};
 
 	if (!sql_next_statement(s, len, &pos, &first))
 		return xstrdup(s);
 	if (first.unterminated.kind == SQL_TOK_UNTERMINATED)
 		bundle_fail("%s:%d: unterminated %s", rel,
-					sql_line_at(s, first.unterminated.start),
+					line_of(s, first.unterminated.start),
 					sql_unterminated_what(s, &first.unterminated));
 	if (!is_wrapper(s, &first, begin_kws))
 		return xstrdup(s);
@@ -941,28 +1031,28 @@ strip_wrapper(const char *s, const char *rel, bool verify)
 	{
 		if (st.unterminated.kind == SQL_TOK_UNTERMINATED)
 			bundle_fail("%s:%d: unterminated %s", rel,
-						sql_line_at(s, st.unterminated.start),
+						line_of(s, st.unterminated.start),
 						sql_unterminated_what(s, &st.unterminated));
 		if (st.ntokens == 0)
 			continue;
 		if (have_last && is_transaction_control(s, &last) &&
 			inner_control_line == 0)
-			inner_control_line = sql_line_at(s, last.start);
+			inner_control_line = line_of(s, last.start);
 		last = st;
 		have_last = true;
 	}
 	if (!have_last || !is_wrapper(s, &last, verify ? verify_kws : commit_kws))
 		bundle_fail("%s:%d: the script opens a transaction with BEGIN but does not end with %s",
-					rel, sql_line_at(s, first.start),
+					rel, line_of(s, first.start),
 					verify ? "ROLLBACK" : "COMMIT");
 	if (inner_control_line)
 		bundle_fail("%s:%d: transaction control inside the script's BEGIN ... %s wrapper cannot be bundled",
 					rel, inner_control_line, verify ? "ROLLBACK" : "COMMIT");
 
-	return xasprintf("%.*s%.*s%s",
-					 (int) first.start, s,
-					 (int) (last.start - first.next), s + first.next,
-					 s + last.next);
+	strbuf_append_n(&out, s, first.start);
+	strbuf_append_n(&out, s + first.next, last.start - first.next);
+	strbuf_append(&out, s + last.next);
+	return strbuf_finish(&out);
 }
 
 /* --- the layout ----------------------------------------------------- */

@@ -8,7 +8,7 @@
  *
  * Exit status: 0 on success, 2 for a usage error (unknown option or
  * layout, bad --set, --run with --deploy, no or several folders), 1 for
- * anything else (the folder and its files).  Every message goes to stderr;
+ * anything else (the folder and its files, a failed write).  Every message goes to stderr;
  * on any error nothing at all is written to stdout.
  *
  * --layout auto (the default) asks each layout's detect() in the order of
@@ -22,11 +22,13 @@
  *
  *-------------------------------------------------------------------------
  */
+#include <errno.h>
 #include <getopt.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "bundle.h"
 
@@ -72,20 +74,15 @@ static const AutoRule auto_order[] = {
 
 #define NAUTO ((int) (sizeof(auto_order) / sizeof(auto_order[0])))
 
-static const char *progname = "migrate-bundle";
-
 static void
 usage(FILE *out)
 {
 	int			i;
 
-	fprintf(out,
-			"%s reads a folder of migration files and writes an SQL script\n"
-			"that registers them all with the migrate extension.\n\n",
-			progname);
-	fprintf(out,
-			"Usage:\n"
-			"  %s [OPTION]... DIR > deploy.sql\n\n", progname);
+	fputs("migrate-bundle reads a folder of migration files and writes an SQL script\n"
+		  "that registers them all with the migrate extension.\n\n"
+		  "Usage:\n"
+		  "  migrate-bundle [OPTION]... DIR > deploy.sql\n\n", out);
 	fprintf(out,
 			"Options:\n"
 			"  --layout NAME       layout of DIR: auto (the default) or one of");
@@ -107,26 +104,12 @@ usage(FILE *out)
 			"Exit status: 0 success, 1 error in the folder, 2 usage error.\n");
 }
 
+/* Exits with status 1 if what was printed on stdout could not be written */
 static void
-usage_fail(const char *fmt,...)
-	__attribute__((format(printf, 1, 2), noreturn));
-
-/* A usage error: the message, a hint, exit status 2 */
-static void
-usage_fail(const char *fmt,...)
+finish_stdout(void)
 {
-	va_list		ap;
-
-	if (fmt != NULL)
-	{
-		fprintf(stderr, "%s: ", progname);
-		va_start(ap, fmt);
-		vfprintf(stderr, fmt, ap);
-		va_end(ap);
-		fputc('\n', stderr);
-	}
-	fprintf(stderr, "Try \"%s --help\" for more information.\n", progname);
-	exit(2);
+	if (fflush(stdout) != 0 || ferror(stdout))
+		bundle_fail("cannot write to standard output: %s", strerror(errno));
 }
 
 static const Layout *
@@ -217,13 +200,13 @@ add_setting(Options *opts, const char *arg)
 	int			i;
 
 	if (eq == NULL || eq == arg)
-		usage_fail("--set \"%s\": expected NAME=VALUE", arg);
+		bundle_usage_fail("--set \"%s\": expected NAME=VALUE", arg);
 	if (!utf8_check(arg, strlen(arg), NULL))
-		usage_fail("--set: the argument is not valid UTF-8");
+		bundle_usage_fail("--set: the argument is not valid UTF-8");
 	name = xstrndup(arg, (size_t) (eq - arg));
 	for (i = 0; i < opts->nsettings; i++)
 		if (strcmp(opts->settings[i].name, name) == 0)
-			usage_fail("--set %s is given twice", name);
+			bundle_usage_fail("--set %s is given twice", name);
 
 	opts->settings = xrealloc(opts->settings,
 							  sizeof(Setting) * (size_t) (opts->nsettings + 1));
@@ -249,6 +232,7 @@ main(int argc, char **argv)
 	Options		opts = {0};
 	const Layout *layout;
 	Bundle		b = {0};
+	struct stat st;
 	int			c;
 	int			i;
 
@@ -277,36 +261,43 @@ main(int argc, char **argv)
 				break;
 			case 'h':
 				usage(stdout);
+				finish_stdout();
 				return 0;
 			case 'V':
 				printf("migrate-bundle %s\n", BUNDLE_VERSION);
+				finish_stdout();
 				return 0;
 			case ':':
-				usage_fail("option \"%s\" needs a value", argv[optind - 1]);
+				bundle_usage_fail("option \"%s\" needs a value", argv[optind - 1]);
 			default:
-				usage_fail("unknown option \"%s\"", argv[optind - 1]);
+				/* optopt is the letter of a short option, 0 for a long one */
+				if (optopt != 0)
+					bundle_usage_fail("unknown option \"-%c\"", optopt);
+				bundle_usage_fail("unknown option \"%s\"", argv[optind - 1]);
 		}
 	}
 
 	if (optind >= argc)
-		usage_fail("no folder given");
+		bundle_usage_fail("no folder given");
 	if (optind + 1 < argc)
-		usage_fail("one folder only (got \"%s\" and \"%s\")",
+		bundle_usage_fail("one folder only (got \"%s\" and \"%s\")",
 				   argv[optind], argv[optind + 1]);
 	opts.dir = argv[optind];
 
 	if (opts.run && opts.deploy)
-		usage_fail("--run and --deploy cannot be used together");
+		bundle_usage_fail("--run and --deploy cannot be used together");
 	if (!project_valid(opts.project))
-		usage_fail("--project \"%s\": a project name is 1 to 63 of a-z, 0-9 and _, not starting with a digit",
+		bundle_usage_fail("--project \"%s\": a project name is 1 to 63 of a-z, 0-9 and _, not starting with a digit",
 				   opts.project);
 	if (strcmp(opts.layout, "auto") == 0)
 		layout = NULL;
 	else if ((layout = find_layout(opts.layout)) == NULL)
-		usage_fail("unknown layout \"%s\"", opts.layout);
+		bundle_usage_fail("unknown layout \"%s\"", opts.layout);
 
-	if (!is_dir(opts.dir))
-		bundle_fail("%s: not a directory (or cannot be read)", opts.dir);
+	if (stat(opts.dir, &st) != 0)
+		bundle_fail("%s: cannot read folder: %s", opts.dir, strerror(errno));
+	if (!S_ISDIR(st.st_mode))
+		bundle_fail("%s: not a directory", opts.dir);
 	if (layout == NULL)
 		layout = detect_layout(opts.dir);
 

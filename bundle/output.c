@@ -44,6 +44,8 @@
  *
  *-------------------------------------------------------------------------
  */
+#include <errno.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -51,56 +53,68 @@
 #include "bundle.h"
 #include "version_order.h"
 
-/* A growing output buffer; data is always NUL-terminated. */
-typedef struct StrBuf
-{
-	char	   *data;
-	size_t		len;
-	size_t		cap;
-} StrBuf;
-
-static void
-buf_append_n(StrBuf *buf, const char *s, size_t n)
-{
-	if (buf->cap - buf->len <= n)
-	{
-		size_t		cap = buf->cap == 0 ? 65536 : buf->cap;
-
-		while (cap - buf->len <= n)
-			cap *= 2;
-		buf->data = xrealloc(buf->data, cap);
-		buf->cap = cap;
-	}
-	memcpy(buf->data + buf->len, s, n);
-	buf->len += n;
-	buf->data[buf->len] = '\0';
-}
-
-static void
-buf_append(StrBuf *buf, const char *s)
-{
-	buf_append_n(buf, s, strlen(s));
-}
-
 /*
- * Appends s as a dollar-quoted string, with the first tag of "m", "m1",
- * "m2", ... such that "$tag" does not occur in s (see the file header).
+ * The number of the first tag of "m", "m1", "m2", ... such that "$tag"
+ * does not occur in s (0 for "m"; see the file header), in one pass over
+ * s.  Each "$m" followed by digits rules out "m" and every tag its digits
+ * begin with ("$m123" contains "$m1", "$m12" and "$m123"), at most one tag
+ * of each length.  With k occurrences some tag of the first length that
+ * has more than k numbers is free, and all of those are below 10k + 10, so
+ * only tags up to that bound are tracked.
  */
+static size_t
+dollar_tag_number(const char *s)
+{
+	const char *p;
+	size_t		count = 0;
+	size_t		limit;
+	unsigned char *taken;
+	size_t		i;
+
+	for (p = strstr(s, "$m"); p != NULL; p = strstr(p + 2, "$m"))
+		count++;
+	if (count == 0)
+		return 0;
+
+	if (count > (SIZE_MAX - 10) / 10)
+		bundle_fail("out of memory");
+	limit = count * 10 + 10;
+	taken = xmalloc(limit / 8 + 1);
+	memset(taken, 0, limit / 8 + 1);
+	for (p = strstr(s, "$m"); p != NULL; p = strstr(p + 2, "$m"))
+	{
+		const char *d = p + 2;
+		size_t		value = 0;
+
+		if (*d == '0')
+			continue;			/* no tag has a leading zero */
+		for (; *d >= '0' && *d <= '9'; d++)
+		{
+			value = value * 10 + (size_t) (*d - '0');
+			if (value > limit)
+				break;
+			taken[value / 8] |= (unsigned char) (1 << (value % 8));
+		}
+	}
+	for (i = 1; i <= limit && (taken[i / 8] & (1 << (i % 8))); i++)
+		;
+	free(taken);
+	if (i > limit)
+		bundle_fail("internal error: no free dollar-quote tag");
+	return i;
+}
+
+/* Appends s as a dollar-quoted string (see the file header). */
 static void
 append_dollar_quoted(StrBuf *buf, const char *s)
 {
-	char		tag[32];
-	int			i;
+	size_t		n = dollar_tag_number(s);
+	char	   *tag = n == 0 ? xstrdup("$m$") : xasprintf("$m%zu$", n);
 
-	strcpy(tag, "$m");
-	for (i = 1; strstr(s, tag) != NULL; i++)
-		snprintf(tag, sizeof(tag), "$m%d", i);
-
-	buf_append(buf, tag);
-	buf_append(buf, "$");
-	buf_append(buf, s);
-	buf_append(buf, tag);
-	buf_append(buf, "$");
+	strbuf_append(buf, tag);
+	strbuf_append(buf, s);
+	strbuf_append(buf, tag);
+	free(tag);
 }
 
 /* Appends s as an SQL literal: '...' with '' doubled, or dollar-quoted */
@@ -114,22 +128,22 @@ append_literal(StrBuf *buf, const char *s)
 		append_dollar_quoted(buf, s);
 		return;
 	}
-	buf_append(buf, "'");
+	strbuf_append(buf, "'");
 	for (p = s; *p; p++)
 	{
 		if (*p == '\'')
-			buf_append_n(buf, "''", 2);
+			strbuf_append_n(buf, "''", 2);
 		else
-			buf_append_n(buf, p, 1);
+			strbuf_append_n(buf, p, 1);
 	}
-	buf_append(buf, "'");
+	strbuf_append(buf, "'");
 }
 
 static void
 append_script_or_null(StrBuf *buf, const char *s)
 {
 	if (s == NULL)
-		buf_append(buf, "NULL");
+		strbuf_append(buf, "NULL");
 	else
 		append_dollar_quoted(buf, s);
 }
@@ -145,23 +159,23 @@ append_requires(StrBuf *buf, const Migration *m)
 	StrBuf		arr = {0};
 	int			i;
 
-	buf_append(&arr, "{");
+	strbuf_append(&arr, "{");
 	for (i = 0; i < m->nrequires; i++)
 	{
 		const char *p;
 
 		if (i > 0)
-			buf_append(&arr, ",");
-		buf_append(&arr, "\"");
+			strbuf_append(&arr, ",");
+		strbuf_append(&arr, "\"");
 		for (p = m->requires[i]; *p; p++)
 		{
 			if (*p == '"' || *p == '\\')
-				buf_append(&arr, "\\");
-			buf_append_n(&arr, p, 1);
+				strbuf_append(&arr, "\\");
+			strbuf_append_n(&arr, p, 1);
 		}
-		buf_append(&arr, "\"");
+		strbuf_append(&arr, "\"");
 	}
-	buf_append(&arr, "}");
+	strbuf_append(&arr, "}");
 	append_literal(buf, arr.data);
 	free(arr.data);
 }
@@ -172,15 +186,15 @@ append_comment(StrBuf *buf, const char *indent, const char *comment)
 {
 	const unsigned char *p;
 
-	buf_append(buf, indent);
-	buf_append(buf, "-- ");
+	strbuf_append(buf, indent);
+	strbuf_append(buf, "-- ");
 	for (p = (const unsigned char *) comment; *p; p++)
 	{
 		char		c = (*p < 0x20 || *p == 0x7F) ? ' ' : (char) *p;
 
-		buf_append_n(buf, &c, 1);
+		strbuf_append_n(buf, &c, 1);
 	}
-	buf_append(buf, "\n");
+	strbuf_append(buf, "\n");
 }
 
 /* Fails naming m's file if s (a name, version, ...) is not valid UTF-8 */
@@ -369,7 +383,7 @@ append_versioned(StrBuf *buf, const Bundle *b, const Options *opts)
 	int			ord = 0;
 	bool		first = true;
 
-	buf_append(buf,
+	strbuf_append(buf,
 			   "(SELECT migrate.register(version => m.version, name => m.name, up => m.up, down => m.down, requires => m.requires::text[], transactional => m.transactional::boolean, project => m.project, verify => m.verify) AS result\n"
 			   "           FROM (VALUES\n");
 	for (i = 0; i < b->n; i++)
@@ -380,33 +394,33 @@ append_versioned(StrBuf *buf, const Bundle *b, const Options *opts)
 		if (m->repeatable)
 			continue;
 		if (!first)
-			buf_append(buf, ",\n");
+			strbuf_append(buf, ",\n");
 		first = false;
 		if (m->comment != NULL)
 			append_comment(buf, "                 ", m->comment);
 		snprintf(num, sizeof(num), "%d", ++ord);
-		buf_append(buf, "                 (");
-		buf_append(buf, num);
-		buf_append(buf, ", ");
+		strbuf_append(buf, "                 (");
+		strbuf_append(buf, num);
+		strbuf_append(buf, ", ");
 		append_literal(buf, m->version);
-		buf_append(buf, ", ");
+		strbuf_append(buf, ", ");
 		append_literal(buf, m->name);
-		buf_append(buf, ", ");
+		strbuf_append(buf, ", ");
 		append_dollar_quoted(buf, m->up);
-		buf_append(buf, ", ");
+		strbuf_append(buf, ", ");
 		append_script_or_null(buf, m->down);
-		buf_append(buf, ", ");
+		strbuf_append(buf, ", ");
 		append_requires(buf, m);
-		buf_append(buf, ", ");
-		buf_append(buf, m->transactional == TX_SERVER ? "NULL" :
+		strbuf_append(buf, ", ");
+		strbuf_append(buf, m->transactional == TX_SERVER ? "NULL" :
 				   m->transactional == TX_TRUE ? "'true'" : "'false'");
-		buf_append(buf, ", ");
+		strbuf_append(buf, ", ");
 		append_literal(buf, opts->project);
-		buf_append(buf, ", ");
+		strbuf_append(buf, ", ");
 		append_script_or_null(buf, m->verify);
-		buf_append(buf, ")");
+		strbuf_append(buf, ")");
 	}
-	buf_append(buf,
+	strbuf_append(buf,
 			   "\n"
 			   "                ) AS m(ord, version, name, up, down, requires, transactional, project, verify)\n"
 			   "          ORDER BY m.ord)");
@@ -419,7 +433,7 @@ append_repeatable(StrBuf *buf, const Bundle *b, const Options *opts)
 	int			ord = 0;
 	bool		first = true;
 
-	buf_append(buf,
+	strbuf_append(buf,
 			   "(SELECT migrate.register_repeatable(name => r.name, up => r.up, project => r.project) AS result\n"
 			   "           FROM (VALUES\n");
 	for (i = 0; i < b->n; i++)
@@ -430,22 +444,22 @@ append_repeatable(StrBuf *buf, const Bundle *b, const Options *opts)
 		if (!m->repeatable)
 			continue;
 		if (!first)
-			buf_append(buf, ",\n");
+			strbuf_append(buf, ",\n");
 		first = false;
 		if (m->comment != NULL)
 			append_comment(buf, "                 ", m->comment);
 		snprintf(num, sizeof(num), "%d", ++ord);
-		buf_append(buf, "                 (");
-		buf_append(buf, num);
-		buf_append(buf, ", ");
+		strbuf_append(buf, "                 (");
+		strbuf_append(buf, num);
+		strbuf_append(buf, ", ");
 		append_literal(buf, m->name);
-		buf_append(buf, ", ");
+		strbuf_append(buf, ", ");
 		append_dollar_quoted(buf, m->up);
-		buf_append(buf, ", ");
+		strbuf_append(buf, ", ");
 		append_literal(buf, opts->project);
-		buf_append(buf, ")");
+		strbuf_append(buf, ")");
 	}
-	buf_append(buf,
+	strbuf_append(buf,
 			   "\n"
 			   "                ) AS r(ord, name, up, project)\n"
 			   "          ORDER BY r.ord)");
@@ -465,7 +479,7 @@ bundle_write(const Bundle *b, const Options *opts, const Layout *layout)
 	int			nv = 0;
 	int			nr = 0;
 	int			i;
-	char		line[256];
+	char	   *line;
 
 	bundle_check(b);
 
@@ -480,11 +494,12 @@ bundle_write(const Bundle *b, const Options *opts, const Layout *layout)
 		bundle_fail("%s: no migrations found (layout %s)",
 					opts->dir, layout->name);
 
-	snprintf(line, sizeof(line),
-			 "-- migrate-bundle %s: %d migration%s from a %s folder\n",
-			 BUNDLE_VERSION, nv + nr, nv + nr == 1 ? "" : "s", layout->name);
-	buf_append(&buf, line);
-	buf_append(&buf,
+	line = xasprintf("-- migrate-bundle %s: %d migration%s from a %s folder\n",
+					 BUNDLE_VERSION, nv + nr, nv + nr == 1 ? "" : "s",
+					 layout->name);
+	strbuf_append(&buf, line);
+	free(line);
+	strbuf_append(&buf,
 			   "\\set ON_ERROR_STOP on\n"
 			   "SET client_encoding = 'UTF8';\n"
 			   "SELECT r.result, count(*) AS migrations\n"
@@ -492,25 +507,25 @@ bundle_write(const Bundle *b, const Options *opts, const Layout *layout)
 	if (nv > 0 && nr > 0)
 	{
 		append_versioned(&buf, b, opts);
-		buf_append(&buf, "\n        UNION ALL\n        ");
+		strbuf_append(&buf, "\n        UNION ALL\n        ");
 		append_repeatable(&buf, b, opts);
 	}
 	else if (nv > 0)
 		append_versioned(&buf, b, opts);
 	else
 		append_repeatable(&buf, b, opts);
-	buf_append(&buf,
+	strbuf_append(&buf,
 			   "\n"
 			   "       ) AS r\n"
 			   " GROUP BY r.result\n"
 			   " ORDER BY r.result;\n");
 
 	if (opts->run)
-		buf_append(&buf, "SELECT * FROM migrate.run();\n");
+		strbuf_append(&buf, "SELECT * FROM migrate.run();\n");
 	if (opts->deploy)
-		buf_append(&buf, "CALL migrate.deploy();\n");
+		strbuf_append(&buf, "CALL migrate.deploy();\n");
 
 	if (fwrite(buf.data, 1, buf.len, stdout) != buf.len || fflush(stdout) != 0)
-		bundle_fail("cannot write to standard output");
+		bundle_fail("cannot write to standard output: %s", strerror(errno));
 	free(buf.data);
 }

@@ -17,6 +17,7 @@
  */
 #include "sql_lex.h"
 
+#include <limits.h>
 #include <string.h>
 
 static bool
@@ -324,7 +325,8 @@ sql_next_statement(const char *s, size_t len, size_t *pos, SqlStatement *st)
 		}
 		if (st->ntokens < 4)
 			st->first[st->ntokens] = tok;
-		st->ntokens++;
+		if (st->ntokens < INT_MAX)
+			st->ntokens++;
 		st->end = tok.end;
 
 		switch (tok.kind)
@@ -377,22 +379,6 @@ sql_next_statement(const char *s, size_t len, size_t *pos, SqlStatement *st)
 		st->end = st->start;
 	*pos = st->next;
 	return true;
-}
-
-int
-sql_line_at(const char *s, size_t pos)
-{
-	int			line = 1;
-	size_t		i;
-
-	for (i = 0; i < pos && s[i] != '\0'; i++)
-	{
-		if (s[i] == '\n')
-			line++;
-		else if (s[i] == '\r' && s[i + 1] != '\n')
-			line++;
-	}
-	return line;
 }
 
 const char *

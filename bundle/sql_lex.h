@@ -18,8 +18,7 @@
  *	- Whitespace and comments are never part of a token; a statement's
  *	  range runs from its first token to the end of its last token, its
  *	  terminating semicolon excluded.
- *	- The lexer never reads past len (sql_line_at() excepted, which takes a
- *	  NUL-terminated string).
+ *	- The lexer never reads past len.
  *
  *-------------------------------------------------------------------------
  */
@@ -58,7 +57,7 @@ typedef struct SqlStatement
 	size_t		end;			/* just past its last token */
 	size_t		next;			/* just past its semicolon (or len) */
 	bool		terminated;		/* ended by a semicolon */
-	int			ntokens;
+	int			ntokens;		/* how many (the count stops at INT_MAX) */
 	SqlToken	first[4];		/* its first tokens (up to 4) */
 	SqlToken	unterminated;	/* kind SQL_TOK_UNTERMINATED if one was met */
 } SqlStatement;
@@ -83,10 +82,11 @@ extern bool sql_next_statement(const char *s, size_t len, size_t *pos,
 extern bool sql_token_is_word(const char *s, const SqlToken *tok,
 							  const char *kw);
 
-/* The 1-based line number of byte offset pos in s (NUL-terminated). */
-extern int	sql_line_at(const char *s, size_t pos);
-
-/* A name for an unterminated token's opening, for messages. */
+/*
+ * A name for an unterminated token's opening, for messages ("quoted
+ * string", "dollar-quoted string", ...); s[tok->start..] must hold at least
+ * three bytes or a NUL.
+ */
 extern const char *sql_unterminated_what(const char *s, const SqlToken *tok);
 
 #endif							/* SQL_LEX_H */

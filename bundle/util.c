@@ -1,12 +1,17 @@
 /*-------------------------------------------------------------------------
  *
  * util.c
- *	  migrate-bundle: errors, memory, directories and text files.
+ *	  migrate-bundle: errors, memory, growable strings, directories and
+ *	  text files, and the small text helpers every layout shares.
  *
  * Every failure here is final: the program reports it on stderr and exits
- * with status 1 (bundle_fail), so callers never check for NULL.  Messages
- * read "migrate-bundle: <file>[:<line>]: <message>"; callers put the file
- * (relative to the bundled folder) and line at the start of the message.
+ * (bundle_fail: status 1; bundle_usage_fail: status 2), so callers never
+ * check for NULL.  Messages read "migrate-bundle: <file>[:<line>]:
+ * <message>"; callers put the file (relative to the bundled folder) and
+ * line at the start of the message.
+ *
+ * Memory is never freed on purpose beyond what keeps peak use down: the
+ * program is short-lived and everything it allocates lives until exit.
  *
  * Text files are taken as UTF-8, checked byte by byte, and kept as they
  * are except for a leading byte order mark, which is dropped: Flyway
@@ -16,16 +21,23 @@
  *
  *-------------------------------------------------------------------------
  */
+#include <ctype.h>
 #include <dirent.h>
 #include <errno.h>
+#include <limits.h>
 #include <stdarg.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/stat.h>
 
 #include "bundle.h"
+
+
+/* Deepest folder nesting walk_dir() follows */
+#define WALK_MAX_DEPTH 64
 
 static void
 vreport(const char *fmt, va_list ap)
@@ -50,6 +62,24 @@ bundle_fail(const char *fmt,...)
 	vreport(fmt, ap);
 	va_end(ap);
 	exit(1);
+}
+
+/*
+ * bundle_usage_fail
+ *
+ * A usage error (the command line, not the folder): reports fmt, points to
+ * --help and exits with status 2.
+ */
+void
+bundle_usage_fail(const char *fmt,...)
+{
+	va_list		ap;
+
+	va_start(ap, fmt);
+	vreport(fmt, ap);
+	va_end(ap);
+	fputs("Try \"migrate-bundle --help\" for more information.\n", stderr);
+	exit(2);
 }
 
 /* bundle_note: a warning or an informational line on stderr; no exit. */
@@ -82,6 +112,20 @@ xrealloc(void *p, size_t n)
 	return p;
 }
 
+/*
+ * xreallocarray
+ *
+ * Resizes p to n elements of size bytes, failing (rather than wrapping
+ * around) if n * size does not fit in a size_t.
+ */
+void *
+xreallocarray(void *p, size_t n, size_t size)
+{
+	if (size != 0 && n > SIZE_MAX / size)
+		bundle_fail("out of memory");
+	return xrealloc(p, n * size);
+}
+
 char *
 xstrdup(const char *s)
 {
@@ -92,31 +136,92 @@ xstrdup(const char *s)
 char *
 xstrndup(const char *s, size_t n)
 {
-	char	   *p = xmalloc(n + 1);
+	char	   *p;
 
+	if (n == SIZE_MAX)
+		bundle_fail("out of memory");
+	p = xmalloc(n + 1);
 	memcpy(p, s, n);
 	p[n] = '\0';
 	return p;
 }
 
+/*
+ * xasprintf
+ *
+ * A malloc'd string formatted as printf would.  For short texts (names,
+ * paths, messages): vsnprintf counts in int, so a result over INT_MAX bytes
+ * is an error; join script texts with a StrBuf instead.
+ */
 char *
 xasprintf(const char *fmt,...)
 {
 	va_list		ap;
 	int			len;
 	char	   *p;
+	char		probe[1];
 
 	va_start(ap, fmt);
-	len = vsnprintf(NULL, 0, fmt, ap);
+	len = vsnprintf(probe, sizeof(probe), fmt, ap);
 	va_end(ap);
 	if (len < 0)
-		bundle_fail("cannot format a message");
+		bundle_fail("cannot format a string: %s", strerror(errno));
 
 	p = xmalloc((size_t) len + 1);
 	va_start(ap, fmt);
 	vsnprintf(p, (size_t) len + 1, fmt, ap);
 	va_end(ap);
 	return p;
+}
+
+/*
+ * strbuf_append_n
+ *
+ * Appends s[0..n) to buf, growing it (doubling, from 64 kB) as needed; the
+ * data stays NUL-terminated.  A zeroed StrBuf is an empty one.
+ */
+void
+strbuf_append_n(StrBuf *buf, const char *s, size_t n)
+{
+	if (buf->cap - buf->len <= n)
+	{
+		size_t		cap = buf->cap == 0 ? 65536 : buf->cap;
+
+		while (cap - buf->len <= n)
+		{
+			if (cap > SIZE_MAX / 2)
+				bundle_fail("out of memory");
+			cap *= 2;
+		}
+		buf->data = xrealloc(buf->data, cap);
+		buf->cap = cap;
+	}
+	memcpy(buf->data + buf->len, s, n);
+	buf->len += n;
+	buf->data[buf->len] = '\0';
+}
+
+void
+strbuf_append(StrBuf *buf, const char *s)
+{
+	strbuf_append_n(buf, s, strlen(s));
+}
+
+/*
+ * strbuf_finish
+ *
+ * The buffer's string, trimmed to its length (so that thousands of kept
+ * scripts do not each hold 64 kB); "" for a buffer never appended to.
+ * buf is empty again afterwards.
+ */
+char *
+strbuf_finish(StrBuf *buf)
+{
+	char	   *s = buf->data ? xrealloc(buf->data, buf->len + 1) : xstrdup("");
+
+	buf->data = NULL;
+	buf->len = buf->cap = 0;
+	return s;
 }
 
 /* dir + "/" + name, without doubling a slash that dir already ends with */
@@ -143,8 +248,7 @@ compare_names(const void *a, const void *b)
  *
  * The names in dir, without "." and "..", sorted bytewise (strcmp), so that
  * nothing depends on readdir() order.  Fails naming dir if it cannot be
- * read.  The array and names are malloc'd and never freed (the program is
- * short-lived).
+ * read.  The array and names are malloc'd.
  */
 char	  **
 list_dir(const char *dir, int *n)
@@ -174,8 +278,10 @@ list_dir(const char *dir, int *n)
 			continue;
 		if (count == cap)
 		{
+			if (cap > INT_MAX / 2)
+				bundle_fail("%s: too many files", dir);
 			cap = cap == 0 ? 64 : cap * 2;
-			names = xrealloc(names, sizeof(char *) * (size_t) cap);
+			names = xreallocarray(names, (size_t) cap, sizeof(char *));
 		}
 		names[count++] = xstrdup(e->d_name);
 	}
@@ -185,6 +291,17 @@ list_dir(const char *dir, int *n)
 		qsort(names, (size_t) count, sizeof(char *), compare_names);
 	*n = count;
 	return names;
+}
+
+/* Frees what list_dir() returned. */
+void
+free_names(char **names, int n)
+{
+	int			i;
+
+	for (i = 0; i < n; i++)
+		free(names[i]);
+	free(names);
 }
 
 /* stat() follows symbolic links, as the tools do when they scan a folder */
@@ -202,6 +319,88 @@ is_file(const char *path)
 	struct stat st;
 
 	return stat(path, &st) == 0 && S_ISREG(st.st_mode);
+}
+
+/* The folders of the walk from its top to where it is now */
+typedef struct WalkState
+{
+	const WalkOptions *opts;
+	dev_t		devs[WALK_MAX_DEPTH + 1];
+	ino_t		inos[WALK_MAX_DEPTH + 1];
+	bool		stopped;
+} WalkState;
+
+static void
+walk_one(WalkState *ws, const char *path, const char *rel, int depth)
+{
+	struct stat st;
+	char	  **names;
+	int			n;
+	int			i;
+
+	if (stat(path, &st) != 0)
+		bundle_fail("%s: cannot read folder: %s",
+					rel[0] ? rel : path, strerror(errno));
+	for (i = 0; i < depth; i++)
+	{
+		if (ws->devs[i] == st.st_dev && ws->inos[i] == st.st_ino)
+		{
+			if (!ws->opts->quiet)
+				bundle_note("%s: skipped: a link back to a folder being read",
+							rel);
+			return;
+		}
+	}
+	if (depth >= WALK_MAX_DEPTH)
+		bundle_fail("%s: folders nested more than %d deep",
+					rel, WALK_MAX_DEPTH);
+	ws->devs[depth] = st.st_dev;
+	ws->inos[depth] = st.st_ino;
+
+	names = list_dir(path, &n);
+	for (i = 0; i < n && !ws->stopped; i++)
+	{
+		char	   *sub = path_join(path, names[i]);
+		char	   *subrel = rel[0] ? path_join(rel, names[i]) :
+			xstrdup(names[i]);
+		struct stat sst;
+		bool		exists = stat(sub, &sst) == 0;
+
+		if (exists && S_ISDIR(sst.st_mode))
+		{
+			if (!(ws->opts->skip_hidden_dirs && names[i][0] == '.'))
+				walk_one(ws, sub, subrel, depth + 1);
+		}
+		else if (!ws->opts->visit(sub, subrel, names[i],
+								  exists && S_ISREG(sst.st_mode),
+								  ws->opts->arg))
+			ws->stopped = true;
+		free(sub);
+		free(subrel);
+	}
+	free_names(names, n);
+}
+
+/*
+ * walk_dir
+ *
+ * Calls opts->visit for every entry below dir that is not a folder, folder
+ * by folder in byte order of the names, a subfolder's entries where the
+ * subfolder's name sorts (depth first), until visit returns false.
+ * Symbolic links are followed, as the tools' own scans follow them; a link
+ * back to a folder on the current path is skipped (said on stderr unless
+ * opts->quiet), and nesting deeper than WALK_MAX_DEPTH is an error.
+ * visit gets the entry's path, its path relative to dir, its own name, and
+ * whether it is a regular file (false for a dangling link, a socket, ...).
+ */
+void
+walk_dir(const char *dir, const WalkOptions *opts)
+{
+	WalkState	ws;
+
+	ws.opts = opts;
+	ws.stopped = false;
+	walk_one(&ws, dir, "", 0);
 }
 
 /*
@@ -285,17 +484,73 @@ utf8_check(const char *s, size_t len, size_t *bad)
 	return true;
 }
 
-/* 1-based line number of offset off in s: one more than the \n before it */
+/*
+ * line_of
+ *
+ * The 1-based line of byte offset off in s: one more than the number of
+ * "\n" before it (a CRLF file counts as its editor shows it).  Counting
+ * stops at a NUL byte; past INT_MAX lines the count stays at INT_MAX.
+ */
 int
 line_of(const char *s, size_t off)
 {
 	int			line = 1;
 	size_t		i;
 
-	for (i = 0; i < off; i++)
-		if (s[i] == '\n')
+	for (i = 0; i < off && s[i] != '\0'; i++)
+		if (s[i] == '\n' && line < INT_MAX)
 			line++;
 	return line;
+}
+
+/*
+ * read_whole_file
+ *
+ * The file at path, NUL-terminated, its length in *len; NULL (errno set)
+ * if it cannot be opened or read.  Nothing about the content is checked.
+ */
+static char *
+read_whole_file(const char *path, size_t *lenp)
+{
+	FILE	   *f;
+	char	   *buf;
+	size_t		cap = 8192;
+	size_t		len = 0;
+	int			save_errno;
+
+	f = fopen(path, "rb");
+	if (f == NULL)
+		return NULL;
+
+	buf = xmalloc(cap);
+	for (;;)
+	{
+		size_t		got;
+
+		if (cap - len < 4096)
+		{
+			if (cap > SIZE_MAX / 2)
+				bundle_fail("out of memory");
+			cap *= 2;
+			buf = xrealloc(buf, cap);
+		}
+		got = fread(buf + len, 1, cap - len - 1, f);
+		len += got;
+		if (got == 0)
+			break;
+	}
+	if (ferror(f))
+	{
+		save_errno = errno;
+		fclose(f);
+		free(buf);
+		errno = save_errno != 0 ? save_errno : EIO;
+		return NULL;
+	}
+	fclose(f);
+	buf[len] = '\0';
+	*lenp = len;
+	return buf;
 }
 
 /*
@@ -310,40 +565,14 @@ line_of(const char *s, size_t off)
 char *
 read_text_file(const char *path, const char *rel)
 {
-	FILE	   *f;
 	char	   *buf;
-	size_t		cap = 8192;
-	size_t		len = 0;
+	size_t		len;
 	size_t		bad;
 	char	   *nul;
 
-	f = fopen(path, "rb");
-	if (f == NULL)
-		bundle_fail("%s: cannot open file: %s", rel, strerror(errno));
-
-	buf = xmalloc(cap);
-	for (;;)
-	{
-		size_t		got;
-
-		if (cap - len < 4096)
-		{
-			if (cap > SIZE_MAX / 2)
-				bundle_fail("%s: file too large", rel);
-			cap *= 2;
-			buf = xrealloc(buf, cap);
-		}
-		got = fread(buf + len, 1, cap - len - 1, f);
-		len += got;
-		if (got == 0)
-		{
-			if (ferror(f))
-				bundle_fail("%s: cannot read file: %s", rel, strerror(errno));
-			break;
-		}
-	}
-	fclose(f);
-	buf[len] = '\0';
+	buf = read_whole_file(path, &len);
+	if (buf == NULL)
+		bundle_fail("%s: cannot read file: %s", rel, strerror(errno));
 
 	nul = memchr(buf, '\0', len);
 	if (nul != NULL)
@@ -360,6 +589,21 @@ read_text_file(const char *path, const char *rel)
 	}
 	/* thousands of small files are kept at once: give back the slack */
 	return xrealloc(buf, len + 1);
+}
+
+/*
+ * bundle_read_file_or_null
+ *
+ * The whole file at path, NUL-terminated, or NULL if it cannot be read.
+ * Nothing is checked (the content may hold NULs or invalid UTF-8): this is
+ * for detect(), which must not fail, only look.
+ */
+char *
+bundle_read_file_or_null(const char *path)
+{
+	size_t		len;
+
+	return read_whole_file(path, &len);
 }
 
 /*
@@ -408,50 +652,7 @@ flyway_checksum(const char *text)
 	return (int32_t) (crc ^ 0xFFFFFFFFu);
 }
 
-/*
- * bundle_read_file_or_null
- *
- * The whole file at path, NUL-terminated, or NULL if it cannot be read.
- * Nothing is checked (the content may hold NULs or invalid UTF-8): this is
- * for detect(), which must not fail, only look.
- */
-char *
-bundle_read_file_or_null(const char *path)
-{
-	FILE	   *f;
-	char	   *buf;
-	size_t		cap = 8192;
-	size_t		len = 0;
-
-	f = fopen(path, "rb");
-	if (f == NULL)
-		return NULL;
-	buf = xmalloc(cap);
-	for (;;)
-	{
-		size_t		got;
-
-		if (cap - len < 4096)
-		{
-			cap *= 2;
-			buf = xrealloc(buf, cap);
-		}
-		got = fread(buf + len, 1, cap - len - 1, f);
-		len += got;
-		if (got == 0)
-			break;
-	}
-	if (ferror(f))
-	{
-		fclose(f);
-		free(buf);
-		return NULL;
-	}
-	fclose(f);
-	buf[len] = '\0';
-	return buf;
-}
-
+/* s ends with suffix, bytewise */
 bool
 bundle_has_suffix(const char *s, const char *suffix)
 {
@@ -461,6 +662,17 @@ bundle_has_suffix(const char *s, const char *suffix)
 	return n >= k && memcmp(s + n - k, suffix, k) == 0;
 }
 
+/* s ends with suffix, ASCII letters in any case */
+bool
+bundle_has_suffix_ci(const char *s, const char *suffix)
+{
+	size_t		n = strlen(s);
+	size_t		k = strlen(suffix);
+
+	return n >= k && strcasecmp(s + n - k, suffix) == 0;
+}
+
+/* A copy of s[0..n) with every '_' turned into a space */
 char *
 bundle_title(const char *s, size_t n)
 {
@@ -471,4 +683,108 @@ bundle_title(const char *s, size_t n)
 		if (*p == '_')
 			*p = ' ';
 	return t;
+}
+
+/*
+ * compare_numbers
+ *
+ * Compares two strings of decimal digits as the numbers they spell, of any
+ * length, leading zeros not counting ("007" = "7"): -1, 0 or 1.  The
+ * numeric order golang-migrate, postgres-migrations and node-pg-migrate
+ * sort by, and Flyway within one part of a version.
+ */
+int
+compare_numbers(const char *a, size_t alen, const char *b, size_t blen)
+{
+	int			c;
+
+	while (alen > 0 && *a == '0')
+	{
+		a++;
+		alen--;
+	}
+	while (blen > 0 && *b == '0')
+	{
+		b++;
+		blen--;
+	}
+	if (alen != blen)
+		return alen < blen ? -1 : 1;
+	c = memcmp(a, b, alen);
+	return c < 0 ? -1 : c > 0;
+}
+
+/* s[0..*n) without its leading and trailing white space (isspace) */
+const char *
+trim_space(const char *s, size_t *n)
+{
+	while (*n > 0 && isspace((unsigned char) *s))
+	{
+		s++;
+		(*n)--;
+	}
+	while (*n > 0 && isspace((unsigned char) s[*n - 1]))
+		(*n)--;
+	return s;
+}
+
+/* Space, tab, CR, vertical tab or form feed (not newline) */
+static bool
+is_line_blank(char c)
+{
+	return c == ' ' || c == '\t' || c == '\r' || c == '\v' || c == '\f';
+}
+
+/*
+ * next_leading_comment
+ *
+ * Steps through the leading lines of a script that are blank or "--"
+ * comments, where layouts keep header lines ("-- migrate:requires ...",
+ * "-- flyway:executeInTransaction=false").  Start with *pos and *lineno 0.
+ * Returns true for the next comment line, with *body and *len its text
+ * after "--", blanks trimmed at both ends, and *lineno its line; false at
+ * the end of text or at the first line that is neither blank nor a
+ * comment, *pos then being that line's start.
+ */
+bool
+next_leading_comment(const char *text, size_t *pos, int *lineno,
+					 const char **body, size_t *len)
+{
+	size_t		p = *pos;
+
+	while (text[p] != '\0')
+	{
+		const char *line = text + p;
+		const char *eol = strchr(line, '\n');
+		size_t		n = eol ? (size_t) (eol - line) : strlen(line);
+		size_t		next = p + n + (eol ? 1 : 0);
+
+		while (n > 0 && is_line_blank(*line))
+		{
+			line++;
+			n--;
+		}
+		while (n > 0 && is_line_blank(line[n - 1]))
+			n--;
+		if (n > 0 && !(n >= 2 && line[0] == '-' && line[1] == '-'))
+			break;				/* the first statement ends the headers */
+		(*lineno)++;
+		*pos = next;
+		if (n > 0)
+		{
+			line += 2;
+			n -= 2;
+			while (n > 0 && is_line_blank(*line))
+			{
+				line++;
+				n--;
+			}
+			*body = line;
+			*len = n;
+			return true;
+		}
+		p = next;
+	}
+	*pos = p;
+	return false;
 }

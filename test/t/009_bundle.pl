@@ -204,7 +204,10 @@ my @usage = (
 	[ [ '--set', 'a=1', '--set', 'a=2', "$fixtures/migrate" ], qr/--set a is given twice/ ],
 	[ [ '--project', 'Shop', "$fixtures/migrate" ], qr/--project "Shop"/ ],
 	[ [ '--frobnicate', "$fixtures/migrate" ], qr/unknown option "--frobnicate"/ ],
-	[ [ '--layout' ], qr/option "--layout" needs a value/ ],);
+	[ [ '--layout' ], qr/option "--layout" needs a value/ ],
+	[ [ '-xy', "$fixtures/migrate" ], qr/unknown option "-x"/ ],
+	[ [ '--set', 'schema=a', '--set', 'SCHEMA=b', "$fixtures/flyway" ],
+		qr/--set schema and --set SCHEMA: Flyway placeholder names are case-insensitive/ ],);
 foreach my $case (@usage)
 {
 	my ($args, $message) = @$case;
@@ -216,8 +219,21 @@ foreach my $case (@usage)
 {
 	my ($rc, $out, $err) = bundle('--layout', 'migrate', "$fixtures/no-such-folder");
 	is($rc, 1, 'a missing folder: exit status 1');
-	like($err, qr/no-such-folder: not a directory/, 'a missing folder: named');
+	like($err, qr/^migrate-bundle: \S*no-such-folder: cannot read folder: /m,
+		'a missing folder: named');
 	is($out, '', 'a missing folder: nothing on stdout');
+	($rc, $out, $err) = bundle('--layout', 'migrate', "$fixtures/migrate/0001_create_schema.up.sql");
+	is($rc, 1, 'a file for the folder: exit status 1');
+	like($err, qr/^migrate-bundle: \S*0001_create_schema\.up\.sql: not a directory$/m,
+		'a file for the folder: named');
+	if (-w '/dev/full')
+	{
+		IPC::Run::run([ $bundle_bin, "$fixtures/migrate" ], '<', \undef,
+			'>', '/dev/full', '2>', \$err);
+		is($? >> 8, 1, 'stdout that cannot be written: exit status 1');
+		like($err, qr/^migrate-bundle: cannot write to standard output: /m,
+			'stdout that cannot be written: said so');
+	}
 	($rc, $out) = bundle('--version');
 	is($out, "migrate-bundle 0.4\n", '--version');
 	($rc, $out) = bundle('--help');

@@ -215,7 +215,7 @@ sub write_file
 	my $db = 'popx';
 	new_db($db);
 	my ($rc, $out, $err) = bundle("$fixtures/popx");
-	isnt($rc, 0, 'popx: without --set the template value is an error');
+	is($rc, 1, 'popx: without --set the template value is an error');
 	is($out, '', 'popx: nothing on stdout');
 	like($err, qr/20250101000000000000_audit_log\.up\.sql:2: .*Namespace/,
 		'popx: the error names the file, line and value');
@@ -329,16 +329,17 @@ sub write_file
 }
 
 #
-# Errors: non-zero exit, the file named on stderr, nothing on stdout.
+# Errors: exit status 1, a message starting with the file on stderr,
+# nothing on stdout.
 #
 my %error_file = (
 	'sqitch-cross-project' => qr/sqitch\.plan:5: .*other:accounts/,
 	'sqitch-duplicate-change' => qr/sqitch\.plan:5: .*duplicates/,
 	'sqitch-missing-deploy' => qr{deploy/users\.sql: },
-	'sqitch-missing-timestamp' => qr/sqitch\.plan:4: Missing timestamp/,
-	'sqitch-no-project' => qr/sqitch\.plan: Missing %project/,
+	'sqitch-missing-timestamp' => qr/sqitch\.plan:4: missing timestamp/,
+	'sqitch-no-project' => qr/sqitch\.plan: missing %project/,
 	'sqitch-unclosed-wrapper' => qr{deploy/appschema\.sql:3: .*BEGIN},
-	'sqitch-unknown-dep' => qr/sqitch\.plan:4: Unknown change "nothing"/,
+	'sqitch-unknown-dep' => qr/sqitch\.plan:4: unknown change "nothing"/,
 	'sqitch-unterminated' =>
 	  qr{deploy/appschema\.sql:5: unterminated dollar-quoted string},
 	'popx-bad-name' => qr/seed\.sql: /,
@@ -349,10 +350,12 @@ my %error_file = (
 	'popx-unset-option' => qr/20200101000000_a\.up\.sql:3: .*Namespace/,
 	'popx-unsupported-template' =>
 	  qr/20200101000000_a\.up\.sql:3: .*identifier/,
-	'postgres-migrations-bad-name' => qr/create-b\.sql: Invalid file name/,
+	'postgres-migrations-bad-name' => qr/create-b\.sql: invalid file name/,
 	'postgres-migrations-duplicate' => qr/1_a\.sql: .*non-consecutive/,
 	'postgres-migrations-gap' => qr/3_c\.sql: .*non-consecutive/,
 	'postgres-migrations-js' => qr/2_b\.js: JavaScript migrations cannot be bundled/,
+	'postgres-migrations-same-name' =>
+	  qr/2_a\.sql: same migration name "a" as 1_a\.sql/,
 	'node-pg-migrate-js' => qr/1700000000001_b\.js: JavaScript migrations cannot be bundled/,
 	'node-pg-migrate-no-prefix' => qr/create-b\.sql: .*numeric prefix/,
 	'node-pg-migrate-order' =>
@@ -369,9 +372,10 @@ foreach my $case (sort keys %error_file)
 	  $case =~ /^(sqitch|popx|postgres-migrations|node-pg-migrate|prisma)-/;
 	my ($rc, $out, $err) =
 	  bundle('--layout', $layout, "$fixtures/errors/$case");
-	isnt($rc, 0, "$case: fails");
+	is($rc, 1, "$case: fails with exit status 1");
 	is($out, '', "$case: nothing on stdout");
-	like($err, $error_file{$case}, "$case: stderr names the file");
+	like($err, qr/^migrate-bundle: $error_file{$case}/m,
+		"$case: stderr names the file");
 }
 
 $node->stop;
