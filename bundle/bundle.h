@@ -141,8 +141,19 @@ extern bool is_file(const char *path);
 extern void walk_dir(const char *dir, const WalkOptions *opts);
 /* Whole file; bundle_fail() naming rel if unreadable, not UTF-8, or NUL. */
 extern char *read_text_file(const char *path, const char *rel);
+/* read_text_file(), then bundle_check_psql(): for scripts sent as they are */
+extern char *read_script_file(const char *path, const char *rel);
 /* The whole file, or NULL if unreadable; no checks (for detect()) */
 extern char *bundle_read_file_or_null(const char *path);
+/* The same, at most its first max bytes */
+extern char *bundle_read_head_or_null(const char *path, size_t max);
+/*
+ * Fails naming rel:line if script has a psql meta-command (a backslash
+ * outside quotes and comments); bundle_psql_fail() reports the one at "at".
+ */
+extern void bundle_check_psql(const char *script, const char *rel);
+extern void bundle_psql_fail(const char *rel, int line, const char *at)
+			__attribute__((noreturn));
 /* s[0..len) is well-formed UTF-8; else *bad (if not NULL) is its offset */
 extern bool utf8_check(const char *s, size_t len, size_t *bad);
 /* 1-based line of byte offset off in s */
@@ -178,6 +189,7 @@ extern const Layout layout_flyway;
 extern const Layout layout_golang_migrate;
 extern const Layout layout_dbmate;
 extern const Layout layout_sqitch;
+extern const Layout layout_pop;	/* in layout_popx.c, which does both */
 extern const Layout layout_popx;
 extern const Layout layout_postgres_migrations;
 extern const Layout layout_node_pg_migrate;

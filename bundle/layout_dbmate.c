@@ -343,7 +343,7 @@ dbmate_load(const char *dir, const Options *opts, Bundle *b)
 							names[i]);
 			continue;
 		}
-		text = read_text_file(path, names[i]);
+		text = read_script_file(path, names[i]);
 
 		m = bundle_add(b);
 		m->version = xstrndup(names[i], ndig);

@@ -520,7 +520,7 @@ load_script(const FlywayFile *f, const Options *opts, ScriptConfig *cfg,
 	cfg->in_transaction = -1;
 	cfg->placeholders = -1;
 	cfg->where = NULL;
-	*raw = read_text_file(f->path, f->rel);
+	*raw = read_script_file(f->path, f->rel);
 	read_conf(f, opts, cfg);
 	read_inline_config(*raw, f->rel, cfg);
 	if (cfg->placeholders == 0)

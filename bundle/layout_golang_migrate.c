@@ -184,9 +184,9 @@ gm_load(const char *dir, const Options *opts, Bundle *b)
 		m->version = up->digits;
 		m->name = up->title[0] ? up->title : up->digits;
 		m->source = up->file;
-		m->up = read_text_file(path_join(dir, up->file), up->file);
+		m->up = read_script_file(path_join(dir, up->file), up->file);
 		if (down != NULL)
-			m->down = read_text_file(path_join(dir, down->file), down->file);
+			m->down = read_script_file(path_join(dir, down->file), down->file);
 	}
 }
 

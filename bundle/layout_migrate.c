@@ -254,6 +254,11 @@ migrate_load(const char *dir, const Options *opts, Bundle *b)
 		m->version = f->version;
 		m->name = f->name;
 		m->source = f->file;
+		/*
+		 * read_text_file(), not read_script_file(): migrate's own files
+		 * go to register() byte for byte, psql-looking lines included, and
+		 * the server whose layout this is judges them.
+		 */
 		m->up = read_text_file(path_join(dir, f->file), f->file);
 		read_headers(m->up, f->file, m);
 

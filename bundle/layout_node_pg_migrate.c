@@ -286,7 +286,7 @@ npm_load(const char *dir, const Options *opts, Bundle *b)
 							f->file, files[i - 1].file);
 		}
 
-		text = read_text_file(path_join(dir, f->file), f->file);
+		text = read_script_file(path_join(dir, f->file), f->file);
 		up = find_marker(text, "up");
 		down = find_marker(text, "down");
 

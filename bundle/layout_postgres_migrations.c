@@ -252,7 +252,7 @@ pm_load(const char *dir, const Options *opts, Bundle *b)
 		m->version = f->version;
 		m->name = f->name;
 		m->source = f->file;
-		m->up = read_text_file(path_join(dir, f->file), f->file);
+		m->up = read_script_file(path_join(dir, f->file), f->file);
 		m->down = NULL;
 		m->transactional = strstr(m->up, DISABLE_TRANSACTION) ?
 			TX_FALSE : TX_SERVER;

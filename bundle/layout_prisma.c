@@ -92,7 +92,7 @@ prisma_load(const char *dir, const Options *opts, Bundle *b)
 		m->name = us && us[1] ? bundle_title(us + 1, strlen(us + 1)) :
 			xstrdup(folder);
 		m->source = rel;
-		m->up = read_text_file(path_join(dir, rel), rel);
+		m->up = read_script_file(path_join(dir, rel), rel);
 		m->down = NULL;
 		m->transactional = TX_SERVER;
 		prev_version = version;

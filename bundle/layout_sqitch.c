@@ -1097,7 +1097,7 @@ script_rel(const char *dir, const Dirs *dirs, const Change *c, int k)
 static char *
 read_script(const char *dir, const char *rel)
 {
-	return read_text_file(rel[0] == '/' ? rel : path_join(dir, rel), rel);
+	return read_script_file(rel[0] == '/' ? rel : path_join(dir, rel), rel);
 }
 
 static bool

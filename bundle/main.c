@@ -39,6 +39,7 @@ static const Layout *const all_layouts[] = {
 	&layout_golang_migrate,
 	&layout_dbmate,
 	&layout_sqitch,
+	&layout_pop,
 	&layout_popx,
 	&layout_postgres_migrations,
 	&layout_node_pg_migrate,
@@ -53,6 +54,21 @@ static const Layout *const all_layouts[] = {
  * that making the folder ambiguous.  Sqitch and Prisma are recognised by
  * a file of their own (sqitch.plan, migration_lock.toml or
  * <folder>/migration.sql), which decides.
+ *
+ * pop and popx folders name their files <version>_<name>.up.sql and
+ * .down.sql, as migrate and golang-migrate do, so they are told by what
+ * only they have (layout_popx.c, pop_classify()), at most one of the two
+ * saying yes: a dialect part (".postgres.", ".cockroach.", ...), an
+ * ".autocommit." part, a .fizz file, or a Go template action on their
+ * data in the first 8 kB of a file (names only, so "{{1,2}}" in an array
+ * literal is no action).  ".autocommit." and popx's data (.Parameters,
+ * .IsPostgreSQL and the other Is<Dialect>, .DialectDetails) make it popx,
+ * even if pop's {{ index .Options "NAME" }} appears too (the popx layout
+ * accepts that); pop's data (.Options, .Dialect, .MigrationTableName, the
+ * connection's details) make it pop; with neither, dialect parts or fizz
+ * files make it popx if every up has its down, as popx requires, and pop
+ * otherwise.  A folder with none of these stays migrate's (or
+ * golang-migrate's).
  */
 typedef struct AutoRule
 {
@@ -65,6 +81,7 @@ static const AutoRule auto_order[] = {
 	{&layout_prisma, "*"},
 	{&layout_flyway, ""},
 	{&layout_popx, "migrate golang-migrate postgres-migrations"},
+	{&layout_pop, "migrate golang-migrate postgres-migrations"},
 	{&layout_dbmate, "postgres-migrations"},
 	{&layout_node_pg_migrate, "postgres-migrations"},
 	{&layout_migrate, "golang-migrate postgres-migrations"},
@@ -97,7 +114,8 @@ usage(FILE *out)
 			"  --run               end the script with SELECT * FROM migrate.run();\n"
 			"  --deploy            end the script with CALL migrate.deploy();\n"
 			"  --set NAME=VALUE    a placeholder value (Flyway ${NAME}, pop's\n"
-			"                      {{ index .Options \"NAME\" }}); may be repeated\n"
+			"                      {{ index .Options \"NAME\" }}, popx's\n"
+			"                      {{ index .Parameters \"NAME\" }}); may be repeated\n"
 			"  --help              show this help, then exit\n"
 			"  --version           show the version, then exit\n\n"
 			"Load the script with: psql -v ON_ERROR_STOP=1 -f deploy.sql\n"

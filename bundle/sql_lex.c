@@ -262,6 +262,25 @@ sql_next_token(const char *s, size_t len, size_t *pos, SqlToken *tok)
 }
 
 bool
+sql_find_backslash(const char *s, size_t len, size_t *off)
+{
+	size_t		pos = 0;
+	SqlToken	tok;
+
+	for (;;)
+	{
+		sql_next_token(s, len, &pos, &tok);
+		if (tok.kind == SQL_TOK_END || tok.kind == SQL_TOK_UNTERMINATED)
+			return false;
+		if (tok.kind == SQL_TOK_OTHER && s[tok.start] == '\\')
+		{
+			*off = tok.start;
+			return true;
+		}
+	}
+}
+
+bool
 sql_token_is_word(const char *s, const SqlToken *tok, const char *kw)
 {
 	size_t		n = strlen(kw);

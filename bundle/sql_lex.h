@@ -78,6 +78,16 @@ extern void sql_next_token(const char *s, size_t len, size_t *pos,
 extern bool sql_next_statement(const char *s, size_t len, size_t *pos,
 							   SqlStatement *st);
 
+/*
+ * Finds the first backslash of s[0..len) outside comments, quoted strings,
+ * quoted identifiers and dollar quotes: where psql would start reading a
+ * meta-command (\gexec, \set, \i, ...) or one of its \; and \:
+ * escapes, none of which the server accepts.  Returns true with *off its
+ * offset; false if there is none.  Text after an unterminated quote or
+ * comment is not searched.
+ */
+extern bool sql_find_backslash(const char *s, size_t len, size_t *off);
+
 /* Whether tok is the unquoted word kw (ASCII, case-insensitive). */
 extern bool sql_token_is_word(const char *s, const SqlToken *tok,
 							  const char *kw);

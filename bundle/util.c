@@ -34,6 +34,7 @@
 #include <sys/stat.h>
 
 #include "bundle.h"
+#include "sql_lex.h"
 
 
 /* Deepest folder nesting walk_dir() follows */
@@ -506,11 +507,12 @@ line_of(const char *s, size_t off)
 /*
  * read_whole_file
  *
- * The file at path, NUL-terminated, its length in *len; NULL (errno set)
- * if it cannot be opened or read.  Nothing about the content is checked.
+ * The file at path, or its first max bytes if it is longer, NUL-terminated,
+ * its length in *len; NULL (errno set) if it cannot be opened or read.
+ * Nothing about the content is checked.
  */
 static char *
-read_whole_file(const char *path, size_t *lenp)
+read_whole_file(const char *path, size_t max, size_t *lenp)
 {
 	FILE	   *f;
 	char	   *buf;
@@ -523,9 +525,10 @@ read_whole_file(const char *path, size_t *lenp)
 		return NULL;
 
 	buf = xmalloc(cap);
-	for (;;)
+	while (len < max)
 	{
 		size_t		got;
+		size_t		want;
 
 		if (cap - len < 4096)
 		{
@@ -534,7 +537,10 @@ read_whole_file(const char *path, size_t *lenp)
 			cap *= 2;
 			buf = xrealloc(buf, cap);
 		}
-		got = fread(buf + len, 1, cap - len - 1, f);
+		want = cap - len - 1;
+		if (want > max - len)
+			want = max - len;
+		got = fread(buf + len, 1, want, f);
 		len += got;
 		if (got == 0)
 			break;
@@ -570,7 +576,7 @@ read_text_file(const char *path, const char *rel)
 	size_t		bad;
 	char	   *nul;
 
-	buf = read_whole_file(path, &len);
+	buf = read_whole_file(path, SIZE_MAX, &len);
 	if (buf == NULL)
 		bundle_fail("%s: cannot read file: %s", rel, strerror(errno));
 
@@ -603,7 +609,82 @@ bundle_read_file_or_null(const char *path)
 {
 	size_t		len;
 
-	return read_whole_file(path, &len);
+	return read_whole_file(path, SIZE_MAX, &len);
+}
+
+/*
+ * bundle_read_head_or_null
+ *
+ * Like bundle_read_file_or_null, but at most the first max bytes of the
+ * file: for a detect() that looks at content, and must stay cheap however
+ * large the files are.  The head may end inside a UTF-8 sequence.
+ */
+char *
+bundle_read_head_or_null(const char *path, size_t max)
+{
+	size_t		len;
+
+	return read_whole_file(path, max, &len);
+}
+
+/*
+ * bundle_psql_fail
+ *
+ * Fails naming rel and line for the psql meta-command (or \; \: escape)
+ * whose backslash is at "at", which must be NUL-terminated text.  The
+ * command is named as psql reads it, up to white space or the next
+ * backslash (and cut short if very long).
+ */
+void
+bundle_psql_fail(const char *rel, int line, const char *at)
+{
+	size_t		n = 1;
+
+	while (at[n] != '\0' && at[n] != '\\' && !isspace((unsigned char) at[n]) &&
+		   n < 40)
+		n++;
+	/* do not cut a UTF-8 sequence */
+	while (at[n] != '\0' && ((unsigned char) at[n] & 0xC0) == 0x80)
+		n--;
+	if (n == 2 && (at[1] == ';' || at[1] == ':'))
+		bundle_fail("%s:%d: psql escape %.*s cannot be bundled: migrate runs scripts in the server, without psql",
+					rel, line, (int) n, at);
+	bundle_fail("%s:%d: psql meta-command %.*s cannot be bundled: migrate runs scripts in the server, without psql",
+				rel, line, (int) n, at);
+}
+
+/*
+ * bundle_check_psql
+ *
+ * Fails naming rel and the line if script (NUL-terminated) has a psql
+ * meta-command outside quotes and comments (sql_find_backslash()): tools
+ * that run scripts through psql accept them, but migrate runs scripts in
+ * the server, which refuses them; better to say so here, with the line,
+ * than at registration.
+ */
+void
+bundle_check_psql(const char *script, const char *rel)
+{
+	size_t		off;
+
+	if (sql_find_backslash(script, strlen(script), &off))
+		bundle_psql_fail(rel, line_of(script, off), script + off);
+}
+
+/*
+ * read_script_file
+ *
+ * read_text_file() for a migration script that goes to the server as it
+ * is: also fails, naming the file and line, on a psql meta-command
+ * (bundle_check_psql()).
+ */
+char *
+read_script_file(const char *path, const char *rel)
+{
+	char	   *text = read_text_file(path, rel);
+
+	bundle_check_psql(text, rel);
+	return text;
 }
 
 /*

@@ -1,4 +1,4 @@
-# migrate-bundle reads the folders of Sqitch, popx, postgres-migrations,
+# migrate-bundle reads the folders of Sqitch, popx, pop, postgres-migrations,
 # node-pg-migrate and Prisma as those tools do.
 #
 # For each layout the fixture in test/bundle/<layout> (written in the
@@ -9,7 +9,9 @@
 # transaction) and, where the tool has down scripts, rolled back.  A Sqitch
 # verify script that fails makes its migration fail.  Every folder under
 # test/bundle/errors/<layout>-<case> must fail: a non-zero exit, a message
-# naming the file on stderr and nothing at all on stdout.
+# naming the file on stderr and nothing at all on stdout; among them psql
+# meta-commands (\gexec, \i), which name the line too.  --layout auto tells
+# pop from popx, and both from migrate's own layout, by names and content.
 
 use strict;
 use warnings;
@@ -252,6 +254,98 @@ sub write_file
 }
 
 #
+# pop, as supabase/auth uses it: ups without downs, a .postgres. file,
+# {{ index .Options "Namespace" }}
+#
+{
+	my $db = 'pop';
+	new_db($db);
+	my ($rc, $out, $err) = bundle("$fixtures/pop");
+	is($rc, 1, 'pop: without --set the template value is an error');
+	is($out, '', 'pop: nothing on stdout');
+	like($err, qr/^migrate-bundle: 00_init_auth_schema\.up\.sql:3: .*Namespace/m,
+		'pop: the error names the file, line and value');
+
+	my $script = bundle_ok('pop', "$fixtures/pop", '--set', 'Namespace=auth');
+	(undef, undef, $err) = bundle('--set', 'Namespace=auth', "$fixtures/pop");
+	like($err, qr/^migrate-bundle: schema\.sql: skipped: .*as pop skips it$/m,
+		'pop: the schema dump pop writes is skipped, and said so');
+	unlike($script, qr/\{\{|InnoDB/,
+		'pop: every template action filled, the mysql file left out');
+	load_ok($db, $script, 'pop: bundle loads');
+	is( registered($db), join("\n",
+			'00|init auth schema|f|true||f',
+			'20220614074223|add ip address to audit log|f|true||f',
+			'20230322519590|add flow state table|t|true||f',
+			'20240214120130|add is anonymous column|t|true||f'),
+		'pop: ups without downs have none, the postgres file, other dialects left out');
+	$node->safe_psql($db, 'SELECT count(*) FROM migrate.run()');
+	like(states($db), qr/^(\d+ applied(, )?){4}$/, 'pop: all applied');
+	is( $node->safe_psql($db,
+			q{SELECT format_type(atttypid, atttypmod) FROM pg_attribute
+			   WHERE attrelid = 'auth.audit_log_entries'::regclass
+				 AND attname = 'ip_address'}),
+		'character varying(64)', 'pop: the .postgres. file ran');
+	is( $node->safe_psql($db,
+			q{SELECT format_type(atttypid, atttypmod) FROM pg_attribute
+			   WHERE attrelid = 'auth.flow_state'::regclass
+				 AND attname = 'provider_payload'}),
+		'jsonb',
+		'pop: .Options.Namespace and {{ if eq .Dialect "postgres" }} filled');
+
+	$node->safe_psql($db, 'SELECT count(*) FROM migrate.rollback(2)');
+	is( states($db),
+		'00 applied, 20220614074223 applied, 20230322519590 pending, 20240214120130 pending',
+		'pop: the migrations with downs rolled back');
+	is( $node->safe_psql($db,
+			q{SELECT count(*) FROM pg_class WHERE relname = 'flow_state'}),
+		'0', 'pop: their down scripts ran');
+	my $load_err;
+	($rc, $load_err) = load($db, 'SELECT count(*) FROM migrate.rollback()');
+	isnt($rc, 0, 'pop: rollback refuses a migration without down');
+	like($load_err, qr/20220614074223/, 'pop: naming it');
+	is( states($db),
+		'00 applied, 20220614074223 applied, 20230322519590 pending, 20240214120130 pending',
+		'pop: nothing reverted');
+}
+
+# --layout auto and plain <version>_<name>.up.sql files: pop's template
+# makes them pop, popx's makes them popx, braces in an array literal are
+# no template (pop would refuse them as one, but migrate's layout is
+# plain SQL).
+{
+	my $dir = tempdir(CLEANUP => 1);
+	write_file("$dir/1_a.up.sql",
+		qq{CREATE TABLE {{ index .Options "Namespace" }}.a (id int);\n});
+	write_file("$dir/1_a.down.sql",
+		qq{DROP TABLE {{ index .Options "Namespace" }}.a;\n});
+	write_file("$dir/2_b.up.sql", "SELECT 1;\n");
+	my ($rc, $out, $err) = bundle('--set', 'Namespace=app', $dir);
+	is($rc, 0, 'pop, templates only: bundles') or diag($err);
+	like($err, qr/^migrate-bundle: layout auto: chose pop$/m,
+		'pop, templates only: auto-detection chose pop');
+	like($out, qr/CREATE TABLE app\.a/, 'pop, templates only: filled');
+	($rc, $out, $err) = bundle($dir);
+	like($err, qr/^migrate-bundle: 1_a\.up\.sql:1: .*Namespace/m,
+		'pop, templates only: not migrate, whose layout would send them unfilled');
+
+	my $popx = tempdir(CLEANUP => 1);
+	write_file("$popx/1_a.up.sql",
+		qq{CREATE TABLE {{ index .Parameters "Namespace" }}.a (id int);\n});
+	write_file("$popx/1_a.down.sql", "DROP TABLE a;\n");
+	(undef, undef, $err) = bundle('--set', 'Namespace=app', $popx);
+	like($err, qr/^migrate-bundle: layout auto: chose popx$/m,
+		'popx, templates only: auto-detection chose popx');
+
+	my $plain = tempdir(CLEANUP => 1);
+	write_file("$plain/1_a.up.sql", "SELECT '{{1,2},{3,4}}'::int[];\n");
+	write_file("$plain/2_b.up.sql", "SELECT '{{ x }}';\n");
+	(undef, undef, $err) = bundle($plain);
+	like($err, qr/^migrate-bundle: layout auto: chose migrate$/m,
+		'plain: braces that are no pop template stay migrate');
+}
+
+#
 # postgres-migrations
 #
 {
@@ -342,6 +436,8 @@ my %error_file = (
 	'sqitch-unknown-dep' => qr/sqitch\.plan:4: unknown change "nothing"/,
 	'sqitch-unterminated' =>
 	  qr{deploy/appschema\.sql:5: unterminated dollar-quoted string},
+	'sqitch-meta-command' =>
+	  qr{deploy/appschema\.sql:10: psql meta-command \\gexec cannot be bundled: migrate runs scripts in the server, without psql$},
 	'popx-bad-name' => qr/seed\.sql: /,
 	'popx-down-without-up' => qr/20200101000000_a\.postgres\.down\.sql: /,
 	'popx-fizz' => qr/20200101000000_a\.down\.fizz: .*fizz/,
@@ -350,6 +446,19 @@ my %error_file = (
 	'popx-unset-option' => qr/20200101000000_a\.up\.sql:3: .*Namespace/,
 	'popx-unsupported-template' =>
 	  qr/20200101000000_a\.up\.sql:3: .*identifier/,
+	'pop-autocommit' =>
+	  qr/20200101000000_a\.autocommit\.up\.sql: .*--layout popx/,
+	'pop-connection-detail' =>
+	  qr/20200101000000_a\.up\.sql:2: template value \.Database /,
+	'pop-down-without-up' => qr/20200101000001_b\.down\.sql: down migration/,
+	'pop-fizz' => qr/20200101000000_a\.up\.fizz: .*fizz/,
+	'pop-meta-command' =>
+	  qr/20200101000000_a\.up\.sql:9: psql meta-command \\gexec cannot be bundled/,
+	'pop-popx-template' =>
+	  qr/20200101000000_a\.up\.sql:3: .*popx's data.*--layout popx/,
+	'pop-unset-option' => qr/20200101000000_a\.up\.sql:3: .*Namespace/,
+	'golang-migrate-meta-command' =>
+	  qr/1_a\.up\.sql:2: psql meta-command \\i cannot be bundled/,
 	'postgres-migrations-bad-name' => qr/create-b\.sql: invalid file name/,
 	'postgres-migrations-duplicate' => qr/1_a\.sql: .*non-consecutive/,
 	'postgres-migrations-gap' => qr/3_c\.sql: .*non-consecutive/,
@@ -369,7 +478,8 @@ my %error_file = (
 foreach my $case (sort keys %error_file)
 {
 	my ($layout) =
-	  $case =~ /^(sqitch|popx|postgres-migrations|node-pg-migrate|prisma)-/;
+	  $case =~
+	  /^(sqitch|popx|pop|postgres-migrations|node-pg-migrate|prisma|golang-migrate)-/;
 	my ($rc, $out, $err) =
 	  bundle('--layout', $layout, "$fixtures/errors/$case");
 	is($rc, 1, "$case: fails with exit status 1");

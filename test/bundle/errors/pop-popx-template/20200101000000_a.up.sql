@@ -1,0 +1,5 @@
+CREATE TABLE a (
+	id int,
+{{ if .IsPostgreSQL }}	data jsonb
+{{ else }}	data json
+{{ end }});

@@ -1,0 +1,3 @@
+-- the schema comes from pop's options
+
+CREATE TABLE {{ index .Options "Namespace" }}.a (id int);
