@@ -89,13 +89,11 @@ typedef struct Deploy
 
 static void deploy_plan(Deploy *d);
 static void deploy_statements(Deploy *d, int i);
-static void deploy_statement_retrying(Deploy *d, const Migration *m,
-									  RunStatements *st, int k);
+static void deploy_step_retrying(Deploy *d, const Migration *m,
+								 RunStatements *st, int k);
 static ErrorData *deploy_statement(Deploy *d, const Migration *m,
 								   RunStatements *st, int k);
-static void deploy_verify(Deploy *d, const Migration *m, RunStatements *st,
-						  int n);
-static ErrorData *try_verify(Deploy *d, RunStatements *st);
+static ErrorData *deploy_verify(Deploy *d, RunStatements *st);
 static void back_off(Deploy *d, const Migration *m, int attempt,
 					 const ErrorData *edata);
 static bool cancelled(Deploy *d);
@@ -334,8 +332,9 @@ stop_if_cancelled(void *arg)
 /*
  * deploy_statements
  *		Non-transactional migration i: each statement not done yet at top
- *		level, each committed with the count of statements done; returns
- *		with the migration recorded applied in the current transaction.
+ *		level, each committed with the count of statements done, then its
+ *		verify script; returns with the migration recorded applied in the
+ *		current transaction.
  */
 static void
 deploy_statements(Deploy *d, int i)
@@ -348,9 +347,9 @@ deploy_statements(Deploy *d, int i)
 	{
 		int			k;
 
-		for (k = m->statements_done; k < n; k++)
-			deploy_statement_retrying(d, m, st, k);
-		deploy_verify(d, m, st, n);
+		/* each statement not done yet, then the verify script */
+		for (k = m->statements_done; k <= n; k++)
+			deploy_step_retrying(d, m, st, k);
 		migrate_runner_statements_end(st, true);
 	}
 	PG_CATCH();
@@ -375,15 +374,18 @@ deploy_statements(Deploy *d, int i)
 }
 
 /*
- * deploy_statement_retrying
- *		Statement k of non-transactional migration m: runs it, and after a
- *		lock failure runs it again, up to the deploy's retries.  A failure
- *		that is the migration's is recorded and committed, then thrown.
+ * deploy_step_retrying
+ *		Step k of non-transactional migration m (st): its statement k (from
+ *		0), or with k its number of statements, its verify script.  Runs
+ *		it, and after a lock failure runs it again, up to the deploy's
+ *		retries.  A failure that is the migration's is recorded (the k steps
+ *		before stay done: the next deploy resumes at this one) and
+ *		committed, then thrown.
  */
 static void
-deploy_statement_retrying(Deploy *d, const Migration *m, RunStatements *st,
-						  int k)
+deploy_step_retrying(Deploy *d, const Migration *m, RunStatements *st, int k)
 {
+	bool		verify = k == migrate_runner_statements_count(st);
 	int			attempt;
 
 	for (attempt = 0;; attempt++)
@@ -391,14 +393,14 @@ deploy_statement_retrying(Deploy *d, const Migration *m, RunStatements *st,
 		ErrorData  *edata;
 
 		stop_if_cancelled(d);
-		edata = deploy_statement(d, m, st, k);
+		edata = verify ? deploy_verify(d, st) : deploy_statement(d, m, st, k);
 
 		if (edata == NULL)
 			return;
 		if (attempt < d->options->retries &&
 			migrate_runner_error_is_lock_failure(edata))
 		{
-			/* this statement again, after a pause */
+			/* this step again, after a pause */
 			migrate_runner_statements_retry(st, k, edata);
 			commit(d);
 			back_off(d, m, attempt, edata);
@@ -445,47 +447,12 @@ deploy_statement(Deploy *d, const Migration *m, RunStatements *st, int k)
 
 /*
  * deploy_verify
- *		The verify script of the non-transactional migration m (st), whose
- *		n statements are done: run in the transaction that will record it
- *		applied, and after a lock failure run again, up to the deploy's
- *		retries.  If it fails, the migration is recorded failed (its
- *		statements stay done: the next deploy runs only the verify script
- *		again), committed, and the error thrown.
- */
-static void
-deploy_verify(Deploy *d, const Migration *m, RunStatements *st, int n)
-{
-	int			attempt;
-
-	for (attempt = 0;; attempt++)
-	{
-		ErrorData  *edata;
-
-		stop_if_cancelled(d);
-		edata = try_verify(d, st);
-		if (edata == NULL)
-			return;
-		if (attempt < d->options->retries &&
-			migrate_runner_error_is_lock_failure(edata))
-		{
-			migrate_runner_statements_retry(st, n, edata);
-			commit(d);
-			back_off(d, m, attempt, edata);
-			continue;
-		}
-		if (migrate_runner_statements_failed(st, n, edata))
-			commit(d);
-		ReThrowError(edata);
-	}
-}
-
-/*
- * try_verify
- *		st's verify script: NULL, or the error, with the transaction rolled
- *		back and a new one begun.
+ *		The verify script of st, run in the transaction that will record the
+ *		migration applied.  Returns NULL, or the error, with the transaction
+ *		rolled back and a new one begun.
  */
 static ErrorData *
-try_verify(Deploy *d, RunStatements *st)
+deploy_verify(Deploy *d, RunStatements *st)
 {
 	ErrorData  *volatile edata = NULL;
 
