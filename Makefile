@@ -19,6 +19,7 @@ OBJS = \
 	src/registration.o \
 	src/plan.o \
 	src/adopt.o \
+	src/lint.o \
 	src/runner.o \
 	src/toplevel.o \
 	src/catalog.o \

@@ -9,7 +9,8 @@
  * transactionality when transactional is NULL.  A new argument changes the
  * function's signature: register() is dropped and created again, with the
  * privileges it had.  The migrations view shows the verify script.
- * adopt() reads another tool's history table.
+ * adopt() reads another tool's history table; lint() reports the hazards
+ * of pending migrations.
  *
  * The row types of the tables and views get their default privileges
  * back, as a fresh 0.4 install leaves them: the install scripts before 0.4
@@ -91,6 +92,17 @@ RETURNS TABLE(project text, version migrate.version, name text,
 COMMENT ON FUNCTION migrate.adopt(text, text, regclass) IS
 	'marks applied, without running them, the migrations another tool''s history lists';
 REVOKE ALL ON FUNCTION migrate.adopt(text, text, regclass) FROM PUBLIC;
+
+CREATE FUNCTION migrate.lint(project text DEFAULT NULL)
+RETURNS TABLE(project text, version migrate.version, name text,
+			  statement integer, line integer, rule text, severity text,
+			  relation regclass, relation_rows bigint, relation_bytes bigint,
+			  lock_mode text, message text, hint text)
+	AS 'MODULE_PATHNAME', 'migrate_lint_pending'
+	LANGUAGE C STABLE ROWS 10;
+COMMENT ON FUNCTION migrate.lint(text) IS
+	'what the pending migrations will lock, rewrite and break; changes nothing';
+REVOKE ALL ON FUNCTION migrate.lint(text) FROM PUBLIC;
 
 /*
  * Initial privileges as a fresh install records them: the owner's alone.

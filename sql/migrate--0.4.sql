@@ -558,6 +558,16 @@ RETURNS TABLE(project text, version migrate.version, name text,
 COMMENT ON FUNCTION migrate.adopt(text, text, regclass) IS
 	'marks applied, without running them, the migrations another tool''s history lists';
 
+CREATE FUNCTION migrate.lint(project text DEFAULT NULL)
+RETURNS TABLE(project text, version migrate.version, name text,
+			  statement integer, line integer, rule text, severity text,
+			  relation regclass, relation_rows bigint, relation_bytes bigint,
+			  lock_mode text, message text, hint text)
+	AS 'MODULE_PATHNAME', 'migrate_lint_pending'
+	LANGUAGE C STABLE ROWS 10;
+COMMENT ON FUNCTION migrate.lint(text) IS
+	'what the pending migrations will lock, rewrite and break; changes nothing';
+
 CREATE FUNCTION migrate.validate(project text DEFAULT NULL)
 RETURNS TABLE(project text, version migrate.version, severity text,
 			  problem text, detail text)

@@ -697,6 +697,34 @@ migrate_catalog_applied_newest_first(const char *project, int limit)
 }
 
 /*
+ * migrate_catalog_pending
+ *		What run() would apply, without scripts: the versioned migrations
+ *		not applied, by project and version, then the repeatable ones not
+ *		applied or changed since, by project and name; of project, or of
+ *		every project if it is NULL.
+ */
+List *
+migrate_catalog_pending(const char *project)
+{
+	static SPIPlanPtr plan = NULL;
+	CatalogArgs args = {0};
+
+	arg_text(&args, project);
+	migrate_catalog_prepare(&plan,
+							"SELECT " MIGRATION_COLUMNS_NO_SCRIPTS " FROM migrate.migration"
+							" WHERE ($1 IS NULL OR project OPERATOR(pg_catalog.=) $1)"
+							" AND ((state OPERATOR(pg_catalog.<>) 'applied'"
+							"   AND state OPERATOR(pg_catalog.<>) 'reverting')"
+							"  OR (kind OPERATOR(pg_catalog.=) 'repeatable'"
+							"   AND (applied_checksum IS NULL"
+							"    OR applied_checksum OPERATOR(pg_catalog.<>) checksum)))"
+							" ORDER BY kind DESC, project COLLATE pg_catalog.\"C\", version,"
+							" name COLLATE pg_catalog.\"C\"",
+							&args);
+	return migrate_catalog_fetch(plan, &args, 0);
+}
+
+/*
  * migrate_catalog_project
  *		Every registration of a project, without scripts: the versioned
  *		ones by version, then the repeatable ones by name.

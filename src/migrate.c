@@ -16,6 +16,8 @@
  *	plan.c			what to apply, revert or baseline, in which order
  *	adopt.c			adopt(): another tool's history marks migrations
  *					applied
+ *	lint.c			lint(): the hazards of pending migrations, from the
+ *					parse tree and the live catalog
  *	runner.c		running a plan: each script, statement by statement,
  *					as its registrant, with its bookkeeping
  *	toplevel.c		a statement executed at top level, as psql would
@@ -42,6 +44,7 @@
 #include "catalog.h"
 #include "change.h"
 #include "guard.h"
+#include "lint.h"
 
 PG_MODULE_MAGIC;
 
@@ -62,4 +65,5 @@ _PG_init(void)
 	migrate_change_init();
 	migrate_catalog_init();
 	migrate_guard_init();
+	migrate_lint_init();
 }

@@ -37,6 +37,7 @@
 #include "catalog.h"
 #include "change.h"
 #include "deploy.h"
+#include "lint.h"
 #include "plan.h"
 #include "registration.h"
 #include "runner.h"
@@ -56,6 +57,7 @@ PG_FUNCTION_INFO_V1(migrate_rollback_to);
 PG_FUNCTION_INFO_V1(migrate_rollback_all);
 PG_FUNCTION_INFO_V1(migrate_baseline);
 PG_FUNCTION_INFO_V1(migrate_adopt_history);
+PG_FUNCTION_INFO_V1(migrate_lint_pending);
 PG_FUNCTION_INFO_V1(migrate_deploy);
 PG_FUNCTION_INFO_V1(migrate_deploy_rollback);
 PG_FUNCTION_INFO_V1(migrate_deploy_rollback_to);
@@ -485,6 +487,27 @@ migrate_adopt_history(PG_FUNCTION_ARGS)
 	count = migrate_adopt(tool, project, relid, rsinfo->setResult,
 						  rsinfo->setDesc);
 	migrate_change_end(&call, count > 0 ? CHANGE_WRITTEN : CHANGE_NONE);
+	return (Datum) 0;
+}
+
+/*
+ * migrate.lint(project) returns setof (project, version, name, statement,
+ *		line, rule, severity, relation, relation_rows, relation_bytes,
+ *		lock_mode, message, hint)
+ *
+ * The hazards of the pending migrations (lint.c); changes nothing.
+ */
+Datum
+migrate_lint_pending(PG_FUNCTION_ARGS)
+{
+	char	   *project = PG_ARGISNULL(0) ? NULL :
+	text_to_cstring(PG_GETARG_TEXT_PP(0));
+	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
+
+	if (project)
+		check_project(project);
+	InitMaterializedSRF(fcinfo, 0);
+	migrate_lint(project, rsinfo->setResult, rsinfo->setDesc);
 	return (Datum) 0;
 }
 

@@ -1,0 +1,20 @@
+/*-------------------------------------------------------------------------
+ *
+ * lint.h
+ *	  migrate.lint(): the hazards of pending migrations (lint.c).
+ *
+ *-------------------------------------------------------------------------
+ */
+#ifndef MIGRATE_LINT_H
+#define MIGRATE_LINT_H
+
+#include "access/tupdesc.h"
+#include "utils/tuplestore.h"
+
+extern int	migrate_lint_big_rows;
+
+extern void migrate_lint_init(void);
+extern void migrate_lint(const char *project, Tuplestorestate *tupstore,
+						 TupleDesc tupdesc);
+
+#endif							/* MIGRATE_LINT_H */
