@@ -71,6 +71,7 @@
 #include "change.h"
 #include "deploy.h"
 #include "deploy_worker.h"
+#include "lint.h"
 #include "lock.h"
 #include "plan.h"
 #include "runner.h"
@@ -186,7 +187,10 @@ deploy_plan(Deploy *d)
 	if (o->revert)
 		plan = migrate_plan_revert(o->project, o->steps, o->target);
 	else
+	{
 		plan = migrate_plan_apply(o->project, o->target, o->out_of_order);
+		migrate_lint_plan(plan);
+	}
 	d->run = migrate_runner_begin(plan, o->revert, d->run_id,
 								  o->lock_timeout);
 	migrate_runner_before_statement(d->run, stop_if_cancelled, d);

@@ -26,6 +26,12 @@
  * binary-compatible relabelings (and a domain without constraints, or the
  * timestamp/timestamptz conversions when the time zone is UTC).
  *
+ * Policy, the setting migrate.lint: "off", "warn" (the default: register()
+ * raises a WARNING per error finding of the migration it registers, judged
+ * after the pending migrations before it) or "error" (the same, and run()
+ * and the deploy procedure refuse a plan with an error finding before
+ * anything runs).
+ *
  * Invariants: lint() is a reader.  It writes nothing, takes no lock on any
  * relation (lookups are NoLock; sizes come from pg_class, not from the
  * relations' files), works in a read-only transaction, and never fails on
@@ -75,6 +81,33 @@
 /* migrate.lint_big_rows: an UPDATE or DELETE of all rows above this warns */
 int			migrate_lint_big_rows = 100000;
 
+/* migrate.lint: what error findings do to register(), run() and deploy */
+typedef enum LintPolicy
+{
+	LINT_POLICY_OFF,
+	LINT_POLICY_WARN,
+	LINT_POLICY_ERROR
+} LintPolicy;
+
+static int	lint_policy = LINT_POLICY_WARN;
+
+static const struct config_enum_entry lint_policy_options[] = {
+	{"off", LINT_POLICY_OFF, false},
+	{"warn", LINT_POLICY_WARN, false},
+	{"error", LINT_POLICY_ERROR, false},
+	{NULL, 0, false}
+};
+
+/* What report() does with a finding. */
+typedef enum LintOutput
+{
+	LINT_ROWS,					/* a row of lint()'s result */
+	LINT_QUIET,					/* nothing: the statement only teaches what
+								 * later ones find (new tables, checks) */
+	LINT_WARN,					/* a WARNING for an error finding */
+	LINT_ERROR					/* an ERROR for an error finding */
+} LintOutput;
+
 /* What lint knows of a relation a statement names. */
 typedef struct LintRelation
 {
@@ -97,6 +130,7 @@ typedef struct NotNullCheck
 
 typedef struct Linter
 {
+	LintOutput	output;
 	Tuplestorestate *tupstore;
 	TupleDesc	tupdesc;
 	List	   *created;		/* RangeVars of relations made by earlier
@@ -139,6 +173,14 @@ static bool is_not_null_check(Node *raw_expr, char **column);
 void
 migrate_lint_init(void)
 {
+	DefineCustomEnumVariable("migrate.lint",
+							 gettext_noop("What an error finding of migrate.lint() does: off, warn (register() warns) or error (run() and deploy also refuse)."),
+							 NULL,
+							 &lint_policy,
+							 LINT_POLICY_WARN,
+							 lint_policy_options,
+							 PGC_USERSET, 0,
+							 NULL, NULL, NULL);
 	DefineCustomIntVariable("migrate.lint_big_rows",
 							gettext_noop("Estimated rows above which lint() warns of an UPDATE or DELETE without WHERE."),
 							NULL,
@@ -166,6 +208,7 @@ migrate_lint(const char *project, Tuplestorestate *tupstore,
 	if ((rc = SPI_connect()) != SPI_OK_CONNECT)
 		elog(ERROR, "SPI_connect failed: %s", SPI_result_code_string(rc));
 	pending = migrate_catalog_pending(project);
+	l.output = LINT_ROWS;
 	l.tupstore = tupstore;
 	l.tupdesc = tupdesc;
 	foreach(lc, pending)
@@ -178,6 +221,63 @@ migrate_lint(const char *project, Tuplestorestate *tupstore,
 	}
 	if ((rc = SPI_finish()) != SPI_OK_FINISH)
 		elog(ERROR, "SPI_finish failed: %s", SPI_result_code_string(rc));
+}
+
+/*
+ * migrate_lint_registered
+ *		After register() stored m: unless migrate.lint is off, a WARNING for
+ *		each error finding of m, judged after the pending migrations that
+ *		come before it.  m is pending (or it is not linted).  The caller is
+ *		connected to SPI.
+ */
+void
+migrate_lint_registered(const Migration *m)
+{
+	Linter		l = {0};
+	ListCell   *lc;
+
+	if (lint_policy == LINT_POLICY_OFF)
+		return;
+	foreach(lc, migrate_catalog_pending(NULL))
+	{
+		Migration  *p = lfirst(lc);
+		bool		it = p->repeatable == m->repeatable &&
+		strcmp(p->project, m->project) == 0 &&
+		(m->repeatable ? strcmp(p->name, m->name) == 0 :
+		 strcmp(p->version, m->version) == 0);
+
+		l.output = it ? LINT_WARN : LINT_QUIET;
+		lint_script(&l, p, migrate_catalog_script(p, p->repeatable ?
+												  SCRIPT_REPEATABLE :
+												  SCRIPT_UP));
+		if (it)
+			break;
+	}
+}
+
+/*
+ * migrate_lint_plan
+ *		Before a plan of migrations to apply runs: with migrate.lint set to
+ *		error, throws at its first error finding, judged in the plan's
+ *		order.  The caller is connected to SPI.
+ */
+void
+migrate_lint_plan(List *plan)
+{
+	Linter		l = {0};
+	ListCell   *lc;
+
+	if (lint_policy != LINT_POLICY_ERROR)
+		return;
+	l.output = LINT_ERROR;
+	foreach(lc, plan)
+	{
+		Migration  *m = lfirst(lc);
+
+		lint_script(&l, m, migrate_catalog_script(m, m->repeatable ?
+												  SCRIPT_REPEATABLE :
+												  SCRIPT_UP));
+	}
 }
 
 /* Every statement of one migration's script. */
@@ -410,7 +510,7 @@ lint_statement(Linter *l, Node *stmt)
 
 					lookup(l, rv, &rel);
 					report(l, "lock-table", hazard(&rel), &rel, ls->mode,
-						   psprintf(_("LOCK TABLE holds a %s on table \"%s\" until the migration's transaction ends."),
+						   psprintf(_("LOCK TABLE holds %s on table \"%s\" until the migration's transaction ends."),
 									GetLockmodeName(DEFAULT_LOCKMETHOD, ls->mode),
 									rv->relname),
 						   pstrdup(_("Let each statement take the lock it needs, with a short lock_timeout; keep the migration short.")));
@@ -513,10 +613,10 @@ lint_alter_table(Linter *l, AlterTableStmt *stmt)
 						report(l, "constraint-not-valid", hazard(&rel), &rel,
 							   mode,
 							   con->contype == CONSTR_FOREIGN ?
-							   psprintf(_("Adding a foreign key to table \"%s\" checks every row while it holds a %s on it and on the referenced table."),
+							   psprintf(_("Adding a foreign key to table \"%s\" checks every row while it holds %s on it and on the referenced table."),
 										stmt->relation->relname,
 										GetLockmodeName(DEFAULT_LOCKMETHOD, mode)) :
-							   psprintf(_("Adding a CHECK constraint to table \"%s\" checks every row while it holds a %s."),
+							   psprintf(_("Adding a CHECK constraint to table \"%s\" checks every row while it holds %s on it."),
 										stmt->relation->relname,
 										GetLockmodeName(DEFAULT_LOCKMETHOD, mode)),
 							   pstrdup(_("Add it NOT VALID, then VALIDATE CONSTRAINT in a later migration: validating takes only a ShareUpdateExclusiveLock.")));
@@ -525,7 +625,7 @@ lint_alter_table(Linter *l, AlterTableStmt *stmt)
 						con->indexname == NULL)
 						report(l, "unique-without-index", hazard(&rel), &rel,
 							   mode,
-							   psprintf(_("Adding a unique or primary key constraint to table \"%s\" builds its index while it holds a %s."),
+							   psprintf(_("Adding a unique or primary key constraint to table \"%s\" builds its index while it holds %s on it."),
 										stmt->relation->relname,
 										GetLockmodeName(DEFAULT_LOCKMETHOD, mode)),
 							   pstrdup(_("Build a unique index CONCURRENTLY first (transactional => false), then add the constraint USING INDEX.")));
@@ -792,7 +892,7 @@ lint_set_not_null(Linter *l, LintRelation *rel, LOCKMODE mode,
 	if (OidIsValid(rel->relid) && not_null_implied(rel->relid, column))
 		return;
 	report(l, "set-not-null", hazard(rel), rel, mode,
-		   psprintf(_("SET NOT NULL on column \"%s\" of table \"%s\" scans every row while it holds a %s."),
+		   psprintf(_("SET NOT NULL on column \"%s\" of table \"%s\" scans every row while it holds %s on the table."),
 					column, rel->rv->relname,
 					GetLockmodeName(DEFAULT_LOCKMETHOD, mode)),
 		   pstrdup(_("First add CHECK (column IS NOT NULL) NOT VALID and VALIDATE it, then SET NOT NULL uses it and skips the scan.")));
@@ -971,8 +1071,30 @@ report(Linter *l, const char *rule, const char *severity,
 	ListCell   *lc;
 
 	foreach(lc, l->allowed)
+	{
 		if (strcmp((char *) lfirst(lc), rule) == 0)
+			return;
+	}
+
+	if (l->output == LINT_QUIET)
 		return;
+	if (l->output == LINT_WARN || l->output == LINT_ERROR)
+	{
+		if (strcmp(severity, "error") != 0)
+			return;
+		ereport(l->output == LINT_ERROR ? ERROR : WARNING,
+				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+				 errmsg("statement %d of migration %s breaks lint rule \"%s\"",
+						l->stmtno, migrate_migration_describe(l->m), rule),
+				 errdetail_internal("%s", message),
+				 errhint("%s", hint),
+				 l->m->repeatable ?
+				 errcontext("repeatable script of migration %s, line %d",
+							migrate_migration_describe(l->m), l->st->line) :
+				 errcontext("up script of migration %s, line %d",
+							migrate_migration_describe(l->m), l->st->line)));
+		return;
+	}
 
 	values[0] = CStringGetTextDatum(l->m->project);
 	if (l->m->version)

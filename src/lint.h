@@ -11,10 +11,14 @@
 #include "access/tupdesc.h"
 #include "utils/tuplestore.h"
 
+#include "migration.h"
+
 extern int	migrate_lint_big_rows;
 
 extern void migrate_lint_init(void);
 extern void migrate_lint(const char *project, Tuplestorestate *tupstore,
 						 TupleDesc tupdesc);
+extern void migrate_lint_registered(const Migration *m);
+extern void migrate_lint_plan(List *plan);
 
 #endif							/* MIGRATE_LINT_H */

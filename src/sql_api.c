@@ -172,6 +172,8 @@ migrate_register(PG_FUNCTION_ARGS)
 
 	migrate_change_begin(&call, "migrate.register()", true);
 	result = migrate_registration_store(m);
+	if (result != REGISTRATION_UNCHANGED)
+		migrate_lint_registered(m);
 	migrate_change_end(&call, registration_results[result].outcome);
 
 	if (result != REGISTRATION_UNCHANGED)
@@ -222,6 +224,8 @@ migrate_register_repeatable(PG_FUNCTION_ARGS)
 
 	migrate_change_begin(&call, "migrate.register_repeatable()", true);
 	result = migrate_registration_store(m);
+	if (result != REGISTRATION_UNCHANGED)
+		migrate_lint_registered(m);
 	migrate_change_end(&call, registration_results[result].outcome);
 	if (result != REGISTRATION_UNCHANGED && up.empty)
 		migrate_script_report_empty(&label);
@@ -296,6 +300,7 @@ migrate_run(PG_FUNCTION_ARGS)
 
 	plan = migrate_plan_apply(project, target, out_of_order);
 	check_transactional(plan);
+	migrate_lint_plan(plan);
 	results = migrate_runner_run(plan, false, atomic, dry_run, &run_id);
 	return_results(fcinfo, results, run_id);
 	migrate_change_end(&call, results == NIL || dry_run ? CHANGE_NONE :

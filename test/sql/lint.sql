@@ -12,7 +12,7 @@ CREATE EXTENSION pgtap;
 CREATE EXTENSION migrate;
 RESET client_min_messages;
 
-SELECT plan(13);
+SELECT plan(20);
 
 CREATE TABLE customers (id bigint PRIMARY KEY, name text);
 CREATE TABLE orders (id bigint PRIMARY KEY, customer_id bigint, qty integer,
@@ -26,6 +26,8 @@ CREATE INDEX orders_qty ON orders (qty);
 ANALYZE customers, orders, empty_t;
 SET migrate.lint_big_rows = 500;
 
+-- The findings at registration are below (policy); here lint() shows them.
+SET migrate.lint = off;
 SET client_min_messages = warning;
 -- Rewrites, and the changes that do not rewrite.
 SELECT migrate.register('01', 'types', $$
@@ -100,6 +102,7 @@ ALTER TABLE invoices ADD COLUMN paid boolean NOT NULL;
 CREATE INDEX invoices_due ON invoices (due);
 $$);
 RESET client_min_messages;
+RESET migrate.lint;
 
 -- Every finding, in order.
 SELECT version, statement AS st, line, rule, severity, relation,
@@ -158,6 +161,43 @@ SELECT is((SELECT count(*) FROM pg_locks WHERE pid = pg_backend_pid()
 		  0::bigint, 'and takes no lock on the tables it looks at');
 COMMIT;
 SELECT is((SELECT count(*) FROM migrate.history), 1::bigint, 'lint() wrote nothing');
+
+--
+-- Policy, migrate.lint: warn (the default) makes register() warn of each
+-- error finding, once, when it registers or changes a migration; error
+-- makes run() and deploy refuse a plan with one before anything runs;
+-- off does neither.  Info findings never warn.
+--
+CREATE TABLE pol_t (id bigint, v int);
+INSERT INTO pol_t SELECT g, g FROM generate_series(1, 50) AS g;
+ANALYZE pol_t;
+SELECT migrate.register('1', 'index pol_t', 'CREATE INDEX pol_v ON pol_t (v)', project => 'pol');
+SELECT is(migrate.register('1', 'index pol_t', 'CREATE INDEX pol_v ON pol_t (v)', project => 'pol'),
+		  'unchanged', 'registering it again: unchanged, and no WARNING');
+SELECT migrate.register('2', 'empty index', 'CREATE INDEX pol_e ON empty_t (v)', project => 'pol');
+SELECT migrate.register('3', 'allowed', E'-- migrate:allow index-not-concurrent\nCREATE INDEX pol_w ON pol_t (id)',
+						project => 'pol');
+SET migrate.lint = off;
+SELECT migrate.register('4', 'quiet', 'ALTER TABLE pol_t ALTER COLUMN v TYPE bigint', project => 'pol');
+SET migrate.lint = error;
+SELECT throws_ok($$SELECT * FROM migrate.run(project => 'pol')$$, '55000',
+				 'statement 1 of migration pol 1 "index pol_t" breaks lint rule "index-not-concurrent"',
+				 'with migrate.lint = error, run() refuses the plan');
+\set ON_ERROR_STOP 0
+CALL migrate.deploy(project => 'pol');
+\set ON_ERROR_STOP 1
+SELECT is(:'LAST_ERROR_SQLSTATE'::text, '55000', 'and so does the deploy procedure');
+SELECT is((SELECT count(*) FROM migrate.status('pol') WHERE state <> 'pending'), 0::bigint,
+		  'nothing ran');
+SELECT hasnt_index('pol_t', 'pol_v', 'not even the first migration');
+SET migrate.lint = warn;
+SET client_min_messages = warning;
+SELECT results_eq($$SELECT version::text FROM migrate.run(project => 'pol')$$,
+				  $$VALUES ('1'), ('2'), ('3'), ('4')$$,
+				  'with migrate.lint = warn, run() applies them');
+RESET client_min_messages;
+SELECT throws_ok($$SET migrate.lint = 'loud'$$, '22023', NULL,
+				 'migrate.lint takes off, warn or error');
 
 SELECT * FROM finish();
 
