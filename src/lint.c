@@ -28,9 +28,9 @@
  *
  * Policy, the setting migrate.lint: "off", "warn" (the default: register()
  * raises a WARNING per error finding of the migration it registers, judged
- * after the pending migrations before it) or "error" (the same, and run()
- * and the deploy procedure refuse a plan with an error finding before
- * anything runs).
+ * alone) or "error" (the same, and run() and the deploy procedure refuse a
+ * plan with an error finding, judged in the plan's order, before anything
+ * runs).
  *
  * Invariants: lint() is a reader.  It writes nothing, takes no lock on any
  * relation (lookups are NoLock; sizes come from pg_class, not from the
@@ -161,7 +161,6 @@ static const char *hazard(const LintRelation *rel);
 static void report(Linter *l, const char *rule, const char *severity,
 				   const LintRelation *rel, LOCKMODE mode, char *message,
 				   char *hint);
-static List *allowed_rules(const char *script, const ScriptStatement *st);
 static bool raw_default_is_volatile(Node *expr);
 static bool not_null_implied(Oid relid, const char *column);
 static bool is_not_null_check(Node *raw_expr, char **column);
@@ -225,34 +224,23 @@ migrate_lint(const char *project, Tuplestorestate *tupstore,
 
 /*
  * migrate_lint_registered
- *		After register() stored m: unless migrate.lint is off, a WARNING for
- *		each error finding of m, judged after the pending migrations that
- *		come before it.  m is pending (or it is not linted).  The caller is
- *		connected to SPI.
+ *		After register() stored m, whose up script is up: unless
+ *		migrate.lint is off, a WARNING for each error finding of m.  It is
+ *		judged alone: a bundle registers thousands of migrations in one
+ *		statement, and judging each after all the pending ones before it
+ *		would cost the square of their number.  A table an earlier pending
+ *		migration creates does not exist yet, so it is new here too; a CHECK
+ *		an earlier one validates is not seen (lint() sees it).
  */
 void
-migrate_lint_registered(const Migration *m)
+migrate_lint_registered(const Migration *m, const char *up)
 {
 	Linter		l = {0};
-	ListCell   *lc;
 
 	if (lint_policy == LINT_POLICY_OFF)
 		return;
-	foreach(lc, migrate_catalog_pending(NULL))
-	{
-		Migration  *p = lfirst(lc);
-		bool		it = p->repeatable == m->repeatable &&
-		strcmp(p->project, m->project) == 0 &&
-		(m->repeatable ? strcmp(p->name, m->name) == 0 :
-		 strcmp(p->version, m->version) == 0);
-
-		l.output = it ? LINT_WARN : LINT_QUIET;
-		lint_script(&l, p, migrate_catalog_script(p, p->repeatable ?
-												  SCRIPT_REPEATABLE :
-												  SCRIPT_UP));
-		if (it)
-			break;
-	}
+	l.output = LINT_WARN;
+	lint_script(&l, m, up);
 }
 
 /*
@@ -294,7 +282,7 @@ lint_script(Linter *l, const Migration *m, const char *script)
 		CHECK_FOR_INTERRUPTS();
 		l->st = lfirst(lc);
 		l->stmtno = foreach_current_index(lc) + 1;
-		l->allowed = allowed_rules(script, l->st);
+		l->allowed = migrate_script_allowed_rules(script, l->st);
 		lint_statement(l, l->st->parsetree);
 	}
 }
@@ -1127,59 +1115,4 @@ report(Linter *l, const char *rule, const char *severity,
 	values[11] = CStringGetTextDatum(message);
 	values[12] = CStringGetTextDatum(hint);
 	tuplestore_putvalues(l->tupstore, l->tupdesc, values, nulls);
-}
-
-/*
- * The rules a statement allows: "-- migrate:allow rule[, rule]" on the
- * line directly above its first line, or at the end of its first line.
- */
-static List *
-allowed_rules(const char *script, const ScriptStatement *st)
-{
-	const char *first = script + st->offset;
-	const char *line_start = first;
-	const char *line_end;
-	const char *prev_start;
-	List	   *result = NIL;
-	const char *candidates[2];
-	int			i;
-
-	while (line_start > script && line_start[-1] != '\n')
-		line_start--;
-	line_end = strchr(first, '\n');
-	if (line_end == NULL)
-		line_end = first + strlen(first);
-	prev_start = NULL;
-	if (line_start > script)
-	{
-		prev_start = line_start - 1;
-		while (prev_start > script && prev_start[-1] != '\n')
-			prev_start--;
-	}
-	candidates[0] = prev_start; /* the line above */
-	candidates[1] = first;		/* the statement's first line */
-
-	for (i = 0; i < 2; i++)
-	{
-		const char *p = candidates[i];
-		const char *end = i == 0 ? line_start - 1 : line_end;
-		const char *directive;
-		char	   *text;
-		char	   *tok;
-		char	   *save;
-
-		if (p == NULL)
-			continue;
-		text = pnstrdup(p, end - p);
-
-		directive = strstr(text, "-- migrate:allow");
-		if (directive == NULL ||
-			(i == 0 && strspn(text, " \t\r") != (size_t) (directive - text)))
-			continue;
-		for (tok = strtok_r((char *) directive + strlen("-- migrate:allow"),
-							", \t\r", &save);
-			 tok != NULL; tok = strtok_r(NULL, ", \t\r", &save))
-			result = lappend(result, pstrdup(tok));
-	}
-	return result;
 }

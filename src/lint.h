@@ -18,7 +18,7 @@ extern int	migrate_lint_big_rows;
 extern void migrate_lint_init(void);
 extern void migrate_lint(const char *project, Tuplestorestate *tupstore,
 						 TupleDesc tupdesc);
-extern void migrate_lint_registered(const Migration *m);
+extern void migrate_lint_registered(const Migration *m, const char *up);
 extern void migrate_lint_plan(List *plan);
 
 #endif							/* MIGRATE_LINT_H */

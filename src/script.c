@@ -18,7 +18,8 @@
  * canonical case (a quoted identifier as written, so "user" and user stay
  * different), string constants are fed by value (so the quoting style does
  * not count), and runs of semicolons collapse.  Whitespace and comments
- * never reach the hash.  The lexer reads a copy of the script with CRLF
+ * never reach the hash, but for the "-- migrate:allow" directives of lint
+ * (fold_directives): adding one changes the registration.  The lexer reads a copy of the script with CRLF
  * line endings turned into LF, inside string constants too: a checkout on
  * another system must not turn an applied migration into an edited one.
  * Token numbers are never hashed: they change between server versions, and
@@ -69,6 +70,8 @@ static const char *check_statement(const ScriptStatement *st,
 								   ScriptPart part);
 static const char *non_transactional_command(Node *stmt);
 static int	byte_to_char_pos(const char *text, int byteoff);
+static void fold_directives(const char *script, List *stmts, uint8 *digest);
+static int	list_string_cmp(const ListCell *a, const ListCell *b);
 static int	char_pos_to_byte(const char *text, int charpos);
 
 /*
@@ -119,12 +122,116 @@ migrate_script_check(const char *script, bool transactional,
 	}
 
 	error_context_stack = errcallback.previous;
+	fold_directives(script, stmts, digest);
 
 	result = palloc(strlen(MIGRATE_CHECKSUM_TAG) + 2 * sizeof(digest) + 1);
 	strcpy(result, MIGRATE_CHECKSUM_TAG);
 	hex_encode((const char *) digest, sizeof(digest),
 			   result + strlen(MIGRATE_CHECKSUM_TAG));
 	result[strlen(MIGRATE_CHECKSUM_TAG) + 2 * sizeof(digest)] = '\0';
+	return result;
+}
+
+/*
+ * fold_directives
+ *		Makes the "-- migrate:allow" directives of a script part of its
+ *		checksum: if it has any, digest becomes the SHA-256 of digest and of
+ *		each statement's allowed rules (its number and rules, sorted).  A
+ *		script without directives keeps the checksum of its tokens alone,
+ *		which every checksum computed before directives existed is.
+ */
+static void
+fold_directives(const char *script, List *stmts, uint8 *digest)
+{
+	StringInfoData buf;
+	ListCell   *lc;
+	pg_cryptohash_ctx *ctx;
+
+	initStringInfo(&buf);
+	foreach(lc, stmts)
+	{
+		List	   *rules = migrate_script_allowed_rules(script, lfirst(lc));
+		ListCell   *rc;
+
+		if (rules == NIL)
+			continue;
+		list_sort(rules, list_string_cmp);
+		appendStringInfo(&buf, "%d:", foreach_current_index(lc) + 1);
+		foreach(rc, rules)
+			appendStringInfo(&buf, "%s,", (char *) lfirst(rc));
+		appendStringInfoChar(&buf, ';');
+	}
+	if (buf.len == 0)
+		return;
+
+	ctx = pg_cryptohash_create(PG_SHA256);
+	if (pg_cryptohash_init(ctx) < 0 ||
+		pg_cryptohash_update(ctx, digest, PG_SHA256_DIGEST_LENGTH) < 0 ||
+		pg_cryptohash_update(ctx, (const uint8 *) "allow", 5) < 0 ||
+		pg_cryptohash_update(ctx, (const uint8 *) buf.data, buf.len) < 0 ||
+		pg_cryptohash_final(ctx, digest, PG_SHA256_DIGEST_LENGTH) < 0)
+		elog(ERROR, "could not compute SHA-256: %s",
+			 pg_cryptohash_error(ctx));
+	pg_cryptohash_free(ctx);
+}
+
+static int
+list_string_cmp(const ListCell *a, const ListCell *b)
+{
+	return strcmp((const char *) lfirst(a), (const char *) lfirst(b));
+}
+
+/*
+ * migrate_script_allowed_rules
+ *		The lint rules a statement allows (char *): "-- migrate:allow
+ *		rule[, rule]" on the line directly above its first line, or at the
+ *		end of its first line.
+ */
+List *
+migrate_script_allowed_rules(const char *script, const ScriptStatement *st)
+{
+	const char *first = script + st->offset;
+	const char *line_start = first;
+	const char *line_end;
+	const char *prev_start = NULL;
+	List	   *result = NIL;
+	int			i;
+
+	while (line_start > script && line_start[-1] != '\n')
+		line_start--;
+	line_end = strchr(first, '\n');
+	if (line_end == NULL)
+		line_end = first + strlen(first);
+	if (line_start > script)
+	{
+		prev_start = line_start - 1;
+		while (prev_start > script && prev_start[-1] != '\n')
+			prev_start--;
+	}
+
+	/* 0: the line above, which holds nothing else; 1: the first line */
+	for (i = 0; i < 2; i++)
+	{
+		const char *start = i == 0 ? prev_start : first;
+		const char *end = i == 0 ? line_start - 1 : line_end;
+		char	   *text;
+		char	   *directive;
+		char	   *tok;
+		char	   *save;
+
+		if (start == NULL)
+			continue;
+		text = pnstrdup(start, end - start);
+
+		directive = strstr(text, MIGRATE_ALLOW_DIRECTIVE);
+		if (directive == NULL ||
+			(i == 0 && strspn(text, " \t\r") != (size_t) (directive - text)))
+			continue;
+		for (tok = strtok_r(directive + strlen(MIGRATE_ALLOW_DIRECTIVE),
+							", \t\r", &save);
+			 tok != NULL; tok = strtok_r(NULL, ", \t\r", &save))
+			result = lappend(result, pstrdup(tok));
+	}
 	return result;
 }
 

@@ -62,7 +62,13 @@ typedef struct ScriptFacts
 extern char *migrate_script_check(const char *script, bool transactional,
 								  const ScriptLabel *label,
 								  ScriptFacts *facts);
+
+/* The comment that allows lint rules for a statement. */
+#define MIGRATE_ALLOW_DIRECTIVE "-- migrate:allow"
+
 extern void migrate_script_report_empty(const ScriptLabel *label);
+extern List *migrate_script_allowed_rules(const char *script,
+										  const ScriptStatement *st);
 extern List *migrate_script_statements(const char *script);
 extern int	migrate_script_first_difference(const char *a, const char *b,
 											int n);

@@ -12,7 +12,7 @@ CREATE EXTENSION pgtap;
 CREATE EXTENSION migrate;
 RESET client_min_messages;
 
-SELECT plan(20);
+SELECT plan(24);
 
 CREATE TABLE customers (id bigint PRIMARY KEY, name text);
 CREATE TABLE orders (id bigint PRIMARY KEY, customer_id bigint, qty integer,
@@ -198,6 +198,22 @@ SELECT results_eq($$SELECT version::text FROM migrate.run(project => 'pol')$$,
 RESET client_min_messages;
 SELECT throws_ok($$SET migrate.lint = 'loud'$$, '22023', NULL,
 				 'migrate.lint takes off, warn or error');
+
+-- An allow directive is part of the registration: adding one to a pending
+-- migration updates it (another comment does not).
+SET client_min_messages = warning;
+SELECT migrate.register('5', 'index again', 'CREATE INDEX pol_i ON pol_t (id)', project => 'pol');
+RESET client_min_messages;
+SELECT is(migrate.register('5', 'index again', E'-- just a comment\nCREATE INDEX pol_i ON pol_t (id)',
+						   project => 'pol'),
+		  'unchanged', 'an ordinary comment changes nothing');
+SELECT is(migrate.register('5', 'index again', E'-- migrate:allow index-not-concurrent\nCREATE INDEX pol_i ON pol_t (id)',
+						   project => 'pol'),
+		  'updated', 'an allow directive is a change: updated');
+SELECT is((SELECT count(*) FROM migrate.lint('pol')), 0::bigint, 'and lint() honours it');
+SELECT is(migrate.register('5', 'index again', E'CREATE INDEX pol_i ON pol_t (id) -- migrate:allow index-not-concurrent',
+						   project => 'pol'),
+		  'unchanged', 'the same directive at the end of the statement''s first line is the same registration');
 
 SELECT * FROM finish();
 
