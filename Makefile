@@ -20,6 +20,7 @@ OBJS = \
 	src/plan.o \
 	src/adopt.o \
 	src/lint.o \
+	src/locks.o \
 	src/runner.o \
 	src/toplevel.o \
 	src/catalog.o \

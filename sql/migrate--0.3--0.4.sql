@@ -10,7 +10,7 @@
  * function's signature: register() is dropped and created again, with the
  * privileges it had.  The migrations view shows the verify script.
  * adopt() reads another tool's history table; lint() reports the hazards
- * of pending migrations.
+ * of pending migrations, locks() the locks they take in a dry run.
  *
  * The row types of the tables and views get their default privileges
  * back, as a fresh 0.4 install leaves them: the install scripts before 0.4
@@ -103,6 +103,16 @@ RETURNS TABLE(project text, version migrate.version, name text,
 COMMENT ON FUNCTION migrate.lint(text) IS
 	'what the pending migrations will lock, rewrite and break; changes nothing';
 REVOKE ALL ON FUNCTION migrate.lint(text) FROM PUBLIC;
+
+CREATE FUNCTION migrate.locks(project text DEFAULT NULL, target text DEFAULT NULL)
+RETURNS TABLE(project text, version migrate.version, statement integer,
+			  relation regclass, mode text, rewritten boolean,
+			  duration_ms double precision)
+	AS 'MODULE_PATHNAME', 'migrate_locks_pending'
+	LANGUAGE C VOLATILE ROWS 10;
+COMMENT ON FUNCTION migrate.locks(text, text) IS
+	'the locks each statement of the pending migrations takes, measured by a dry run';
+REVOKE ALL ON FUNCTION migrate.locks(text, text) FROM PUBLIC;
 
 /*
  * Initial privileges as a fresh install records them: the owner's alone.

@@ -568,6 +568,15 @@ RETURNS TABLE(project text, version migrate.version, name text,
 COMMENT ON FUNCTION migrate.lint(text) IS
 	'what the pending migrations will lock, rewrite and break; changes nothing';
 
+CREATE FUNCTION migrate.locks(project text DEFAULT NULL, target text DEFAULT NULL)
+RETURNS TABLE(project text, version migrate.version, statement integer,
+			  relation regclass, mode text, rewritten boolean,
+			  duration_ms double precision)
+	AS 'MODULE_PATHNAME', 'migrate_locks_pending'
+	LANGUAGE C VOLATILE ROWS 10;
+COMMENT ON FUNCTION migrate.locks(text, text) IS
+	'the locks each statement of the pending migrations takes, measured by a dry run';
+
 CREATE FUNCTION migrate.validate(project text DEFAULT NULL)
 RETURNS TABLE(project text, version migrate.version, severity text,
 			  problem text, detail text)

@@ -268,6 +268,121 @@ migrate_lint_plan(List *plan)
 	}
 }
 
+/*
+ * migrate_lint_statement_lock
+ *		The relation stmt locks first and the mode PostgreSQL takes on it
+ *		(see the file header for where each comes from); false for a
+ *		statement that locks no relation, or one not known here.
+ */
+bool
+migrate_lint_statement_lock(Node *stmt, RangeVar **rv, LOCKMODE *mode)
+{
+	ListCell   *lc;
+
+	switch (nodeTag(stmt))
+	{
+		case T_AlterTableStmt:
+			*rv = ((AlterTableStmt *) stmt)->relation;
+			*mode = AlterTableGetLockLevel(((AlterTableStmt *) stmt)->cmds);
+			return true;
+		case T_IndexStmt:
+			*rv = ((IndexStmt *) stmt)->relation;
+			*mode = ((IndexStmt *) stmt)->concurrent ?
+				ShareUpdateExclusiveLock : ShareLock;
+			return true;
+		case T_ReindexStmt:
+			{
+				ReindexStmt *rs = (ReindexStmt *) stmt;
+				bool		concurrent = false;
+
+				if (rs->relation == NULL)
+					return false;
+				foreach(lc, rs->params)
+				{
+					DefElem    *opt = lfirst_node(DefElem, lc);
+
+					if (strcmp(opt->defname, "concurrently") == 0)
+						concurrent = defGetBoolean(opt);
+				}
+				*rv = rs->relation;
+				*mode = concurrent ? ShareUpdateExclusiveLock :
+					rs->kind == REINDEX_OBJECT_INDEX ? AccessExclusiveLock :
+					ShareLock;
+				return true;
+			}
+		case T_DropStmt:
+			{
+				DropStmt   *ds = (DropStmt *) stmt;
+
+				if ((ds->removeType != OBJECT_INDEX &&
+					 ds->removeType != OBJECT_TABLE) || ds->objects == NIL)
+					return false;
+				*rv = makeRangeVarFromNameList(linitial(ds->objects));
+				*mode = ds->concurrent ? ShareUpdateExclusiveLock :
+					AccessExclusiveLock;
+				return true;
+			}
+		case T_VacuumStmt:
+			{
+				VacuumStmt *vs = (VacuumStmt *) stmt;
+				bool		full = false;
+
+				if (vs->rels == NIL)
+					return false;
+				foreach(lc, vs->options)
+				{
+					DefElem    *opt = lfirst_node(DefElem, lc);
+
+					if (strcmp(opt->defname, "full") == 0)
+						full = defGetBoolean(opt);
+				}
+				*rv = lfirst_node(VacuumRelation, list_head(vs->rels))->relation;
+				*mode = !vs->is_vacuumcmd ? ShareUpdateExclusiveLock :
+					full ? AccessExclusiveLock : ShareUpdateExclusiveLock;
+				return true;
+			}
+		case T_ClusterStmt:
+			*rv = ((ClusterStmt *) stmt)->relation;
+			*mode = AccessExclusiveLock;
+			return *rv != NULL;
+		case T_LockStmt:
+			*rv = linitial_node(RangeVar, ((LockStmt *) stmt)->relations);
+			*mode = ((LockStmt *) stmt)->mode;
+			return true;
+		case T_RenameStmt:
+			*rv = ((RenameStmt *) stmt)->relation;
+			*mode = AccessExclusiveLock;
+			return *rv != NULL;
+		case T_TruncateStmt:
+			*rv = linitial_node(RangeVar, ((TruncateStmt *) stmt)->relations);
+			*mode = AccessExclusiveLock;
+			return true;
+		case T_CreateTrigStmt:
+			*rv = ((CreateTrigStmt *) stmt)->relation;
+			*mode = ShareRowExclusiveLock;
+			return true;
+		case T_RefreshMatViewStmt:
+			*rv = ((RefreshMatViewStmt *) stmt)->relation;
+			*mode = ((RefreshMatViewStmt *) stmt)->concurrent ?
+				ExclusiveLock : AccessExclusiveLock;
+			return true;
+		case T_InsertStmt:
+			*rv = ((InsertStmt *) stmt)->relation;
+			*mode = RowExclusiveLock;
+			return true;
+		case T_UpdateStmt:
+			*rv = ((UpdateStmt *) stmt)->relation;
+			*mode = RowExclusiveLock;
+			return true;
+		case T_DeleteStmt:
+			*rv = ((DeleteStmt *) stmt)->relation;
+			*mode = RowExclusiveLock;
+			return true;
+		default:
+			return false;
+	}
+}
+
 /* Every statement of one migration's script. */
 static void
 lint_script(Linter *l, const Migration *m, const char *script)

@@ -9,6 +9,8 @@
 #define MIGRATE_LINT_H
 
 #include "access/tupdesc.h"
+#include "nodes/primnodes.h"
+#include "storage/lockdefs.h"
 #include "utils/tuplestore.h"
 
 #include "migration.h"
@@ -20,5 +22,7 @@ extern void migrate_lint(const char *project, Tuplestorestate *tupstore,
 						 TupleDesc tupdesc);
 extern void migrate_lint_registered(const Migration *m, const char *up);
 extern void migrate_lint_plan(List *plan);
+extern bool migrate_lint_statement_lock(Node *stmt, RangeVar **rv,
+										LOCKMODE *mode);
 
 #endif							/* MIGRATE_LINT_H */

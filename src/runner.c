@@ -113,6 +113,8 @@ struct RunState
 	char	   *lock_timeout;	/* set for each script, or NULL */
 	void		(*before_statement) (void *arg);	/* from the second on */
 	void	   *before_statement_arg;
+	RunObserver observer;		/* around each statement of up scripts */
+	void	   *observer_arg;
 	MemoryContext outer;		/* where results go */
 	MemoryContext per_migration;	/* reset before each migration */
 	int			current;		/* index of the migration being run */
@@ -273,8 +275,14 @@ execute_script(const char *script, const ScriptLabel *label, Oid run_as,
 		{
 			if (rs->before_statement && foreach_current_index(lc) > 0)
 				rs->before_statement(rs->before_statement_arg);
+			if (rs->observer && label->part != SCRIPT_VERIFY)
+				rs->observer(rs->observer_arg, rs->current,
+							 foreach_current_index(lc) + 1, lfirst(lc), false);
 			script_statement(&sr, script, lfirst(lc),
 							 foreach_current_index(lc) + 1, false);
+			if (rs->observer && label->part != SCRIPT_VERIFY)
+				rs->observer(rs->observer_arg, rs->current,
+							 foreach_current_index(lc) + 1, lfirst(lc), true);
 		}
 		AtEOXact_GUC(false, nestlevel);
 		script_leave(&sr);
@@ -509,6 +517,30 @@ migrate_runner_before_statement(RunState *rs, void (*fn) (void *arg),
 {
 	rs->before_statement = fn;
 	rs->before_statement_arg = arg;
+}
+
+/*
+ * migrate_runner_observe
+ *		Has fn called before (after false) and after (after true) each
+ *		statement of the up and repeatable scripts rs runs, as the
+ *		statement's registrant, inside its migration's subtransaction.
+ */
+void
+migrate_runner_observe(RunState *rs, RunObserver fn, void *arg)
+{
+	rs->observer = fn;
+	rs->observer_arg = arg;
+}
+
+/*
+ * migrate_runner_dry_run
+ *		Runs every migration of rs in a subtransaction rolled back at the
+ *		end, recording nothing; returns NULL, or the error that stopped it.
+ */
+ErrorData *
+migrate_runner_dry_run(RunState *rs)
+{
+	return in_subtransaction(run_all, rs, true, false);
 }
 
 /*

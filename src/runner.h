@@ -32,6 +32,10 @@ typedef enum ApplyMode
 
 /* A run of a plan, and one non-transactional migration of a deploy. */
 typedef struct RunState RunState;
+
+/* Called around each statement: migration i of the plan, statement k. */
+typedef void (*RunObserver) (void *arg, int i, int k,
+							 const ScriptStatement *st, bool after);
 typedef struct RunStatements RunStatements;
 
 extern List *migrate_runner_run(List *plan, bool revert, bool atomic,
@@ -43,6 +47,8 @@ extern RunState *migrate_runner_begin(List *plan, bool revert, int64 run_id,
 extern void migrate_runner_before_statement(RunState *rs,
 											void (*fn) (void *arg),
 											void *arg);
+extern void migrate_runner_observe(RunState *rs, RunObserver fn, void *arg);
+extern ErrorData *migrate_runner_dry_run(RunState *rs);
 extern int	migrate_runner_count(const RunState *rs);
 extern const Migration *migrate_runner_migration(const RunState *rs, int i);
 extern List *migrate_runner_results(const RunState *rs);

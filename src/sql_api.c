@@ -38,6 +38,7 @@
 #include "change.h"
 #include "deploy.h"
 #include "lint.h"
+#include "locks.h"
 #include "plan.h"
 #include "registration.h"
 #include "runner.h"
@@ -58,6 +59,7 @@ PG_FUNCTION_INFO_V1(migrate_rollback_all);
 PG_FUNCTION_INFO_V1(migrate_baseline);
 PG_FUNCTION_INFO_V1(migrate_adopt_history);
 PG_FUNCTION_INFO_V1(migrate_lint_pending);
+PG_FUNCTION_INFO_V1(migrate_locks_pending);
 PG_FUNCTION_INFO_V1(migrate_deploy);
 PG_FUNCTION_INFO_V1(migrate_deploy_rollback);
 PG_FUNCTION_INFO_V1(migrate_deploy_rollback_to);
@@ -513,6 +515,43 @@ migrate_lint_pending(PG_FUNCTION_ARGS)
 		check_project(project);
 	InitMaterializedSRF(fcinfo, 0);
 	migrate_lint(project, rsinfo->setResult, rsinfo->setDesc);
+	return (Datum) 0;
+}
+
+/*
+ * migrate.locks(project, target) returns setof (project, version,
+ *		statement, relation, mode, rewritten, duration_ms)
+ *
+ * The locks each statement of the pending migrations takes, measured by a
+ * dry run under the migration lock (locks.c).
+ */
+Datum
+migrate_locks_pending(PG_FUNCTION_ARGS)
+{
+	char	   *project = PG_ARGISNULL(0) ? NULL : text_arg(fcinfo, 0);
+	char	   *target = PG_ARGISNULL(1) ? NULL : text_arg(fcinfo, 1);
+	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
+	MigrateChange call;
+	List	   *plan;
+
+	if (project)
+		check_project(project);
+	if (target)
+	{
+		if (project == NULL)
+			ereport(ERROR,
+					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+					 errmsg("a target version needs a project"),
+					 errhint("Call migrate.locks(project => 'default', target => '...').")));
+		check_version(target);
+	}
+	InitMaterializedSRF(fcinfo, 0);
+	migrate_change_begin(&call, "migrate.locks()", true);
+	if (target)
+		check_target(project, target);
+	plan = migrate_plan_apply(project, target, true);
+	migrate_locks(plan, rsinfo->setResult, rsinfo->setDesc);
+	migrate_change_end(&call, CHANGE_NONE);
 	return (Datum) 0;
 }
 
