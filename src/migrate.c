@@ -18,6 +18,7 @@
  *					applied
  *	lint.c			lint(): the hazards of pending migrations, from the
  *					parse tree and the live catalog
+ *	locks.c			locks(): the locks they take, measured in a dry run
  *	runner.c		running a plan: each script, statement by statement,
  *					as its registrant, with its bookkeeping
  *	toplevel.c		a statement executed at top level, as psql would
