@@ -45,7 +45,9 @@
 #include "access/genam.h"
 #include "access/htup_details.h"
 #include "access/table.h"
+#include "access/xact.h"
 #include "catalog/index.h"
+#include "catalog/pg_inherits.h"
 #include "catalog/namespace.h"
 #include "catalog/pg_class.h"
 #include "catalog/pg_constraint.h"
@@ -59,6 +61,7 @@
 #include "nodes/makefuncs.h"
 #include "nodes/nodeFuncs.h"
 #include "optimizer/optimizer.h"
+#include "pgstat.h"
 #include "parser/parse_coerce.h"
 #include "parser/parse_func.h"
 #include "parser/parse_type.h"
@@ -67,6 +70,7 @@
 #include "utils/fmgroids.h"
 #include "utils/formatting.h"
 #include "utils/guc.h"
+#include "utils/resowner.h"
 #include "utils/lsyscache.h"
 #include "utils/rel.h"
 #include "utils/syscache.h"
@@ -102,8 +106,6 @@ static const struct config_enum_entry lint_policy_options[] = {
 typedef enum LintOutput
 {
 	LINT_ROWS,					/* a row of lint()'s result */
-	LINT_QUIET,					/* nothing: the statement only teaches what
-								 * later ones find (new tables, checks) */
 	LINT_WARN,					/* a WARNING for an error finding */
 	LINT_ERROR					/* an ERROR for an error finding */
 } LintOutput;
@@ -136,15 +138,21 @@ typedef struct Linter
 	List	   *created;		/* RangeVars of relations made by earlier
 								 * statements */
 	List	   *checks;			/* NotNullCheck, from earlier statements */
+	List	   *validated;		/* OIDs of catalog constraints an earlier
+								 * statement validates */
 	/* the statement being linted */
 	const Migration *m;
 	const char *script;
 	const ScriptStatement *st;
 	int			stmtno;
 	List	   *allowed;		/* rule names its -- migrate:allow silences */
+	bool		reporting_error;	/* report() is throwing a finding */
 } Linter;
 
 static void lint_script(Linter *l, const Migration *m, const char *script);
+static void follow_setting(VariableSetStmt *stmt);
+static void lint_statement_guarded(Linter *l);
+static bool option_is_true(DefElem *opt);
 static void lint_statement(Linter *l, Node *stmt);
 static void lint_alter_table(Linter *l, AlterTableStmt *stmt);
 static void lint_alter_type(Linter *l, LintRelation *rel, LOCKMODE mode,
@@ -156,13 +164,15 @@ static void lint_set_not_null(Linter *l, LintRelation *rel, LOCKMODE mode,
 							  const char *column);
 static void remember_check(Linter *l, RangeVar *rv, Constraint *con);
 static void lookup(Linter *l, RangeVar *rv, LintRelation *rel);
+static void add_relation_size(LintRelation *rel, Oid relid);
 static bool same_relation(const RangeVar *a, const RangeVar *b);
 static const char *hazard(const LintRelation *rel);
 static void report(Linter *l, const char *rule, const char *severity,
 				   const LintRelation *rel, LOCKMODE mode, char *message,
 				   char *hint);
-static bool raw_default_is_volatile(Node *expr);
-static bool not_null_implied(Oid relid, const char *column);
+static bool raw_default_is_volatile(Node *expr, void *context);
+static bool not_null_implied(Oid relid, const char *column,
+							 List *validated);
 static bool is_not_null_check(Node *raw_expr, char **column);
 
 /*
@@ -302,7 +312,7 @@ migrate_lint_statement_lock(Node *stmt, RangeVar **rv, LOCKMODE *mode)
 					DefElem    *opt = lfirst_node(DefElem, lc);
 
 					if (strcmp(opt->defname, "concurrently") == 0)
-						concurrent = defGetBoolean(opt);
+						concurrent = option_is_true(opt);
 				}
 				*rv = rs->relation;
 				*mode = concurrent ? ShareUpdateExclusiveLock :
@@ -334,7 +344,7 @@ migrate_lint_statement_lock(Node *stmt, RangeVar **rv, LOCKMODE *mode)
 					DefElem    *opt = lfirst_node(DefElem, lc);
 
 					if (strcmp(opt->defname, "full") == 0)
-						full = defGetBoolean(opt);
+						full = option_is_true(opt);
 				}
 				*rv = lfirst_node(VacuumRelation, list_head(vs->rels))->relation;
 				*mode = !vs->is_vacuumcmd ? ShareUpdateExclusiveLock :
@@ -351,7 +361,9 @@ migrate_lint_statement_lock(Node *stmt, RangeVar **rv, LOCKMODE *mode)
 			return true;
 		case T_RenameStmt:
 			*rv = ((RenameStmt *) stmt)->relation;
-			*mode = AccessExclusiveLock;
+			/* RenameRelation: an index's rename takes less (PostgreSQL 12+) */
+			*mode = ((RenameStmt *) stmt)->renameType == OBJECT_INDEX ?
+				ShareUpdateExclusiveLock : AccessExclusiveLock;
 			return *rv != NULL;
 		case T_TruncateStmt:
 			*rv = linitial_node(RangeVar, ((TruncateStmt *) stmt)->relations);
@@ -383,12 +395,16 @@ migrate_lint_statement_lock(Node *stmt, RangeVar **rv, LOCKMODE *mode)
 	}
 }
 
-/* Every statement of one migration's script. */
+/*
+ * Every statement of one migration's script, with the search_path the
+ * script itself sets (as the runner would run it).
+ */
 static void
 lint_script(Linter *l, const Migration *m, const char *script)
 {
 	List	   *stmts = migrate_script_statements(script);
 	ListCell   *lc;
+	int			nestlevel = NewGUCNestLevel();
 
 	l->m = m;
 	l->script = script;
@@ -398,8 +414,101 @@ lint_script(Linter *l, const Migration *m, const char *script)
 		l->st = lfirst(lc);
 		l->stmtno = foreach_current_index(lc) + 1;
 		l->allowed = migrate_script_allowed_rules(script, l->st);
-		lint_statement(l, l->st->parsetree);
+		if (IsA(l->st->parsetree, VariableSetStmt))
+			follow_setting((VariableSetStmt *) l->st->parsetree);
+		else
+			lint_statement_guarded(l);
 	}
+	AtEOXact_GUC(false, nestlevel);
+}
+
+/*
+ * A SET (or RESET) of search_path or TimeZone in the script, which the
+ * names and the timestamp rule of later statements depend on.  A value the
+ * server would refuse is ignored here: running the script will say so.
+ */
+static void
+follow_setting(VariableSetStmt *stmt)
+{
+	char	   *value;
+
+	if (stmt->name == NULL ||
+		(strcmp(stmt->name, "search_path") != 0 &&
+		 strcmp(stmt->name, "timezone") != 0))
+		return;
+	if (stmt->kind == VAR_SET_VALUE)
+		value = ExtractSetVariableArgs(stmt);
+	else if (stmt->kind == VAR_SET_DEFAULT || stmt->kind == VAR_RESET)
+		value = NULL;
+	else
+		return;
+	(void) set_config_option(stmt->name, value, PGC_USERSET, PGC_S_SESSION,
+							 GUC_ACTION_SAVE, true, DEBUG1, false);
+}
+
+/*
+ * lint_statement_guarded
+ *		lint_statement in a subtransaction: what the catalog cannot answer
+ *		for an odd statement (a name of another database, a type modifier
+ *		the type refuses, an option that is no boolean) leaves that
+ *		statement unjudged instead of failing register() or lint().  A
+ *		cancel, or any error raised for a finding (migrate.lint = error), is
+ *		thrown on.
+ */
+static void
+lint_statement_guarded(Linter *l)
+{
+	MemoryContext oldcontext = CurrentMemoryContext;
+	ResourceOwner oldowner = CurrentResourceOwner;
+
+	BeginInternalSubTransaction(NULL);
+	MemoryContextSwitchTo(oldcontext);
+	PG_TRY();
+	{
+		lint_statement(l, l->st->parsetree);
+		ReleaseCurrentSubTransaction();
+	}
+	PG_CATCH();
+	{
+		ErrorData  *edata;
+
+		MemoryContextSwitchTo(oldcontext);
+		edata = CopyErrorData();
+		FlushErrorState();
+		RollbackAndReleaseCurrentSubTransaction();
+		MemoryContextSwitchTo(oldcontext);
+		CurrentResourceOwner = oldowner;
+		if (l->reporting_error || edata->sqlerrcode == ERRCODE_QUERY_CANCELED ||
+			edata->sqlerrcode == ERRCODE_ADMIN_SHUTDOWN)
+			ReThrowError(edata);
+		ereport(DEBUG1,
+				(errmsg_internal("lint skipped statement %d of migration %s: %s",
+								 l->stmtno, migrate_migration_describe(l->m),
+								 edata->message)));
+		FreeErrorData(edata);
+		l->reporting_error = false;
+		return;
+	}
+	PG_END_TRY();
+	MemoryContextSwitchTo(oldcontext);
+	CurrentResourceOwner = oldowner;
+}
+
+/* A boolean option of a utility statement, false if it is no boolean. */
+static bool
+option_is_true(DefElem *opt)
+{
+	bool		result = true;
+
+	if (opt->arg == NULL)
+		return true;
+	if (IsA(opt->arg, Boolean))
+		return boolVal(opt->arg);
+	if (IsA(opt->arg, Integer))
+		return intVal(opt->arg) != 0;
+	if (IsA(opt->arg, String) && parse_bool(strVal(opt->arg), &result))
+		return result;
+	return false;
 }
 
 /* One statement: the rules of its command. */
@@ -415,6 +524,10 @@ lint_statement(Linter *l, Node *stmt)
 			{
 				CreateStmt *cs = (CreateStmt *) stmt;
 
+				/* IF NOT EXISTS on a table that exists creates nothing */
+				if (cs->if_not_exists &&
+					OidIsValid(RangeVarGetRelid(cs->relation, NoLock, true)))
+					break;
 				/* the new table's columns, judged as a new table's */
 				memset(&rel, 0, sizeof(rel));
 				rel.rv = cs->relation;
@@ -423,6 +536,10 @@ lint_statement(Linter *l, Node *stmt)
 			}
 			break;
 		case T_CreateTableAsStmt:
+			if (((CreateTableAsStmt *) stmt)->if_not_exists &&
+				OidIsValid(RangeVarGetRelid(((CreateTableAsStmt *) stmt)->into->rel,
+											NoLock, true)))
+				break;
 			l->created = lappend(l->created,
 								 ((CreateTableAsStmt *) stmt)->into->rel);
 			break;
@@ -458,7 +575,7 @@ lint_statement(Linter *l, Node *stmt)
 					DefElem    *opt = lfirst_node(DefElem, lc);
 
 					if (strcmp(opt->defname, "concurrently") == 0)
-						concurrent = defGetBoolean(opt);
+						concurrent = option_is_true(opt);
 				}
 				if (concurrent || rs->relation == NULL)
 					break;
@@ -570,7 +687,7 @@ lint_statement(Linter *l, Node *stmt)
 					DefElem    *opt = lfirst_node(DefElem, lc);
 
 					if (strcmp(opt->defname, "full") == 0)
-						full = defGetBoolean(opt);
+						full = option_is_true(opt);
 				}
 				if (!vs->is_vacuumcmd || !full)
 					break;
@@ -689,12 +806,23 @@ lint_alter_table(Linter *l, AlterTableStmt *stmt)
 				break;
 			case AT_SetLogged:
 			case AT_SetUnLogged:
+				if (OidIsValid(rel.relid) &&
+					get_rel_persistence(rel.relid) ==
+					(cmd->subtype == AT_SetLogged ? RELPERSISTENCE_PERMANENT :
+					 RELPERSISTENCE_UNLOGGED))
+					break;		/* nothing to change: no rewrite */
 				report(l, "table-rewrite", hazard(&rel), &rel, mode,
 					   psprintf(cmd->subtype == AT_SetLogged ?
 								_("SET LOGGED rewrites table \"%s\", blocking its reads and writes until it is done.") :
 								_("SET UNLOGGED rewrites table \"%s\", blocking its reads and writes until it is done."),
 								stmt->relation->relname),
 					   pstrdup(_("Create the table with the persistence it needs, or change it while the table is small.")));
+				break;
+			case AT_SetTableSpace:
+				report(l, "table-rewrite", hazard(&rel), &rel, mode,
+					   psprintf(_("SET TABLESPACE copies every block of table \"%s\", blocking its reads and writes until it is done."),
+								stmt->relation->relname),
+					   pstrdup(_("Create the table in the tablespace it needs, or move it while it is small.")));
 				break;
 			case AT_SetAccessMethod:
 				report(l, "table-rewrite", hazard(&rel), &rel, mode,
@@ -724,11 +852,12 @@ lint_alter_table(Linter *l, AlterTableStmt *stmt)
 										GetLockmodeName(DEFAULT_LOCKMETHOD, mode)),
 							   pstrdup(_("Add it NOT VALID, then VALIDATE CONSTRAINT in a later migration: validating takes only a ShareUpdateExclusiveLock.")));
 					if ((con->contype == CONSTR_UNIQUE ||
-						 con->contype == CONSTR_PRIMARY) &&
+						 con->contype == CONSTR_PRIMARY ||
+						 con->contype == CONSTR_EXCLUSION) &&
 						con->indexname == NULL)
 						report(l, "unique-without-index", hazard(&rel), &rel,
 							   mode,
-							   psprintf(_("Adding a unique or primary key constraint to table \"%s\" builds its index while it holds %s on it."),
+							   psprintf(_("Adding a unique, primary key or exclusion constraint to table \"%s\" builds its index while it holds %s on it."),
 										stmt->relation->relname,
 										GetLockmodeName(DEFAULT_LOCKMETHOD, mode)),
 							   pstrdup(_("Build a unique index CONCURRENTLY first (transactional => false), then add the constraint USING INDEX.")));
@@ -737,6 +866,7 @@ lint_alter_table(Linter *l, AlterTableStmt *stmt)
 			case AT_ValidateConstraint:
 				{
 					ListCell   *cc;
+					bool		pending = false;
 
 					foreach(cc, l->checks)
 					{
@@ -745,7 +875,17 @@ lint_alter_table(Linter *l, AlterTableStmt *stmt)
 						if (check->name && cmd->name &&
 							strcmp(check->name, cmd->name) == 0 &&
 							same_relation(check->rv, stmt->relation))
-							check->validated = true;
+							check->validated = pending = true;
+					}
+					/* one the catalog has NOT VALID */
+					if (!pending && OidIsValid(rel.relid) && cmd->name)
+					{
+						Oid			conid = get_relation_constraint_oid(rel.relid,
+																		cmd->name,
+																		true);
+
+						if (OidIsValid(conid))
+							l->validated = lappend_oid(l->validated, conid);
 					}
 				}
 				break;
@@ -858,6 +998,8 @@ lint_add_column(Linter *l, LintRelation *rel, LOCKMODE mode, ColumnDef *col)
 	bool		not_null = col->is_not_null;
 	bool		has_default = false;
 	bool		rewrites = false;
+	bool		unique = false;
+	Type		type;
 	ListCell   *lc;
 
 	foreach(lc, col->constraints)
@@ -867,12 +1009,21 @@ lint_add_column(Linter *l, LintRelation *rel, LOCKMODE mode, ColumnDef *col)
 		switch (con->contype)
 		{
 			case CONSTR_NOTNULL:
-			case CONSTR_PRIMARY:
 				not_null = true;
 				break;
+			case CONSTR_PRIMARY:
+				not_null = unique = true;
+				break;
+			case CONSTR_UNIQUE:
+				unique = true;
+				break;
 			case CONSTR_DEFAULT:
+				/* DEFAULT NULL is no default */
+				if (con->raw_expr && IsA(con->raw_expr, A_Const) &&
+					((A_Const *) con->raw_expr)->isnull)
+					break;
 				has_default = true;
-				if (raw_default_is_volatile(con->raw_expr))
+				if (raw_default_is_volatile(con->raw_expr, NULL))
 					rewrites = true;
 				break;
 			case CONSTR_IDENTITY:
@@ -895,6 +1046,44 @@ lint_add_column(Linter *l, LintRelation *rel, LOCKMODE mode, ColumnDef *col)
 			has_default = rewrites = true;
 	}
 
+	/*
+	 * A domain: its constraints are checked on every row (tablecmds.c
+	 * rewrites then), its NOT NULL and its default are the column's.
+	 */
+	if (col->typeName &&
+		(type = LookupTypeName(NULL, col->typeName, NULL, true)) != NULL)
+	{
+		Oid			typid = typeTypeId(type);
+
+		ReleaseSysCache(type);
+		if (get_typtype(typid) == TYPTYPE_DOMAIN)
+		{
+			Node	   *dflt = get_typdefault(typid);
+			Oid			base = typid;
+
+			if (DomainHasConstraints(typid))
+				rewrites = true;
+			while (get_typtype(base) == TYPTYPE_DOMAIN)
+			{
+				HeapTuple	tup = SearchSysCache1(TYPEOID,
+												  ObjectIdGetDatum(base));
+
+				if (!HeapTupleIsValid(tup))
+					break;
+				if (((Form_pg_type) GETSTRUCT(tup))->typnotnull)
+					not_null = true;
+				base = ((Form_pg_type) GETSTRUCT(tup))->typbasetype;
+				ReleaseSysCache(tup);
+			}
+			if (!has_default && dflt != NULL)
+			{
+				has_default = true;
+				if (contain_volatile_functions(dflt))
+					rewrites = true;
+			}
+		}
+	}
+
 	if (not_null && !has_default)
 		report(l, "not-null-without-default", hazard(rel), rel, mode,
 			   psprintf(_("Adding column \"%s\" NOT NULL without a default to table \"%s\" fails if the table has rows."),
@@ -902,9 +1091,15 @@ lint_add_column(Linter *l, LintRelation *rel, LOCKMODE mode, ColumnDef *col)
 			   pstrdup(_("Add the column with a constant default, or add it nullable, backfill it, then set NOT NULL.")));
 	if (rewrites)
 		report(l, "table-rewrite", hazard(rel), rel, mode,
-			   psprintf(_("Adding column \"%s\" to table \"%s\" with a volatile default, an identity or a generated value rewrites the table."),
+			   psprintf(_("Adding column \"%s\" to table \"%s\" with a volatile default, an identity, a generated value or a domain with constraints rewrites the table."),
 						col->colname, rel->rv->relname),
 			   pstrdup(_("Add the column without a default (or with a constant one), backfill it in batches, then set its default.")));
+	if (unique)
+		report(l, "unique-without-index", hazard(rel), rel, mode,
+			   psprintf(_("Adding column \"%s\" UNIQUE or PRIMARY KEY to table \"%s\" builds its index while it holds %s on it."),
+						col->colname, rel->rv->relname,
+						GetLockmodeName(DEFAULT_LOCKMETHOD, mode)),
+			   pstrdup(_("Add the column, build a unique index CONCURRENTLY (transactional => false), then add the constraint USING INDEX.")));
 	lint_column_types(l, rel, list_make1(col));
 }
 
@@ -992,7 +1187,8 @@ lint_set_not_null(Linter *l, LintRelation *rel, LOCKMODE mode,
 			same_relation(check->rv, rel->rv))
 			return;
 	}
-	if (OidIsValid(rel->relid) && not_null_implied(rel->relid, column))
+	if (OidIsValid(rel->relid) &&
+		not_null_implied(rel->relid, column, l->validated))
 		return;
 	report(l, "set-not-null", hazard(rel), rel, mode,
 		   psprintf(_("SET NOT NULL on column \"%s\" of table \"%s\" scans every row while it holds %s on the table."),
@@ -1040,45 +1236,64 @@ is_not_null_check(Node *raw_expr, char **column)
  * "column IS NOT NULL".
  */
 static bool
-not_null_implied(Oid relid, const char *column)
+not_null_implied(Oid relid, const char *column, List *validated)
 {
 	AttrNumber	attnum = get_attnum(relid, column);
+	HeapTuple	atttup;
+	bool		notnull;
 	Relation	conrel;
 	ScanKeyData key;
 	SysScanDesc scan;
 	HeapTuple	tup;
-	bool		found = false;
+	List	   *checks = NIL;
+	NullTest   *nt;
 
 	if (attnum == InvalidAttrNumber)
 		return false;
+	/* already NOT NULL: SET NOT NULL does nothing */
+	atttup = SearchSysCache2(ATTNUM, ObjectIdGetDatum(relid),
+							 Int16GetDatum(attnum));
+	if (!HeapTupleIsValid(atttup))
+		return false;
+	notnull = ((Form_pg_attribute) GETSTRUCT(atttup))->attnotnull;
+	ReleaseSysCache(atttup);
+	if (notnull)
+		return true;
+
+	/* the validated CHECK constraints, and those a pending VALIDATE makes so */
 	conrel = table_open(ConstraintRelationId, AccessShareLock);
 	ScanKeyInit(&key, Anum_pg_constraint_conrelid, BTEqualStrategyNumber,
 				F_OIDEQ, ObjectIdGetDatum(relid));
 	scan = systable_beginscan(conrel, ConstraintRelidTypidNameIndexId,
 							  true, NULL, 1, &key);
-	while (!found && HeapTupleIsValid(tup = systable_getnext(scan)))
+	while (HeapTupleIsValid(tup = systable_getnext(scan)))
 	{
 		Form_pg_constraint con = (Form_pg_constraint) GETSTRUCT(tup);
 		bool		isnull;
 		Datum		bin;
-		Node	   *expr;
 
-		if (con->contype != CONSTRAINT_CHECK || !con->convalidated)
+		if (con->contype != CONSTRAINT_CHECK ||
+			(!con->convalidated &&
+			 !list_member_oid(validated, con->oid)))
 			continue;
 		bin = heap_getattr(tup, Anum_pg_constraint_conbin,
 						   RelationGetDescr(conrel), &isnull);
-		if (isnull)
-			continue;
-		expr = stringToNode(TextDatumGetCString(bin));
-		if (IsA(expr, NullTest) &&
-			((NullTest *) expr)->nulltesttype == IS_NOT_NULL &&
-			IsA(((NullTest *) expr)->arg, Var) &&
-			((Var *) ((NullTest *) expr)->arg)->varattno == attnum)
-			found = true;
+		if (!isnull)
+			checks = lappend(checks,
+							 stringToNode(TextDatumGetCString(bin)));
 	}
 	systable_endscan(scan);
 	table_close(conrel, AccessShareLock);
-	return found;
+
+	/* as NotNullImpliedByRelConstraints decides: weakly implied */
+	nt = makeNode(NullTest);
+	nt->arg = (Expr *) makeVar(1, attnum, get_atttype(relid, attnum), -1,
+							   InvalidOid, 0);
+	nt->nulltesttype = IS_NOT_NULL;
+	nt->argisrow = false;
+	nt->location = -1;
+	return checks != NIL &&
+		predicate_implied_by(list_make1(nt), checks, true);
 }
 
 /*
@@ -1088,7 +1303,7 @@ not_null_implied(Oid relid, const char *column)
  * overload counts as volatile.  nextval() is.
  */
 static bool
-raw_default_is_volatile(Node *expr)
+raw_default_is_volatile(Node *expr, void *context)
 {
 	if (expr == NULL)
 		return false;
@@ -1103,7 +1318,7 @@ raw_default_is_volatile(Node *expr)
 			if (func_volatile(c->oid) == PROVOLATILE_VOLATILE)
 				return true;
 	}
-	return raw_expression_tree_walker(expr, raw_default_is_volatile, NULL);
+	return raw_expression_tree_walker(expr, raw_default_is_volatile, context);
 }
 
 /*
@@ -1118,6 +1333,7 @@ lookup(Linter *l, RangeVar *rv, LintRelation *rel)
 
 	memset(rel, 0, sizeof(*rel));
 	rel->rv = rv;
+	rel->rows = -1;
 	foreach(lc, l->created)
 		if (same_relation(lfirst(lc), rv))
 		return;
@@ -1132,13 +1348,52 @@ lookup(Linter *l, RangeVar *rv, LintRelation *rel)
 	}
 	{
 		Form_pg_class c = (Form_pg_class) GETSTRUCT(tup);
+		bool		tree = c->relkind == RELKIND_PARTITIONED_TABLE ||
+		(c->relhassubclass && rv->inh);
 
+		ReleaseSysCache(tup);
 		rel->has_size = true;
-		/* reltuples -1: never vacuumed nor analyzed (PostgreSQL 14+) */
-		rel->rows = c->reltuples < 0 ? -1 : (int64) c->reltuples;
-		rel->bytes = (int64) c->relpages * BLCKSZ;
-		rel->has_rows = c->reltuples > 0 ||
-			(c->reltuples < 0 && c->relpages > 0);
+		if (tree)
+		{
+			/* a parent's own pages are none: its partitions' count */
+			foreach(lc, find_all_inheritors(rel->relid, NoLock, NULL))
+				add_relation_size(rel, lfirst_oid(lc));
+		}
+		else
+			add_relation_size(rel, rel->relid);
+	}
+}
+
+/*
+ * Adds relid's estimates to rel: pg_class's, as the last VACUUM or ANALYZE
+ * left them, or if it has none (-1: never vacuumed nor analyzed) the
+ * statistics collector's live rows.  Rows stay -1 while nothing is known.
+ */
+static void
+add_relation_size(LintRelation *rel, Oid relid)
+{
+	HeapTuple	tup = SearchSysCache1(RELOID, ObjectIdGetDatum(relid));
+	Form_pg_class c;
+	int64		rows;
+
+	if (!HeapTupleIsValid(tup))
+		return;
+	c = (Form_pg_class) GETSTRUCT(tup);
+	rows = c->reltuples < 0 ? -1 : (int64) c->reltuples;
+	if (rows < 0)
+	{
+		PgStat_StatTabEntry *stat = pgstat_fetch_stat_tabentry(relid);
+
+		if (stat != NULL)
+			rows = stat->n_live_tuples;
+	}
+	if (c->relkind != RELKIND_PARTITIONED_TABLE)
+	{
+		rel->bytes += (int64) c->relpages * BLCKSZ;
+		if (rows > 0 || c->relpages > 0)
+			rel->has_rows = true;
+		if (rows >= 0)
+			rel->rows = Max(rel->rows, 0) + rows;
 	}
 	ReleaseSysCache(tup);
 }
@@ -1151,7 +1406,8 @@ lookup(Linter *l, RangeVar *rv, LintRelation *rel)
 static bool
 same_relation(const RangeVar *a, const RangeVar *b)
 {
-	if (strcmp(a->relname, b->relname) != 0)
+	if (a->relname == NULL || b->relname == NULL ||
+		strcmp(a->relname, b->relname) != 0)
 		return false;
 	return a->schemaname == NULL || b->schemaname == NULL ||
 		strcmp(a->schemaname, b->schemaname) == 0;
@@ -1179,12 +1435,11 @@ report(Linter *l, const char *rule, const char *severity,
 			return;
 	}
 
-	if (l->output == LINT_QUIET)
-		return;
 	if (l->output == LINT_WARN || l->output == LINT_ERROR)
 	{
 		if (strcmp(severity, "error") != 0)
 			return;
+		l->reporting_error = l->output == LINT_ERROR;
 		ereport(l->output == LINT_ERROR ? ERROR : WARNING,
 				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
 				 errmsg("statement %d of migration %s breaks lint rule \"%s\"",

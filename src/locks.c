@@ -15,12 +15,16 @@
  * earlier pending migration creates, new and gone once the dry run is
  * rolled back), is a row; the relation was rewritten if its relfilenode
  * changed.  The dry run is one transaction: a lock a statement takes that
- * an earlier statement or migration already took is no row.  The statement's wall time on this
+ * an earlier statement or migration already took is no row.  pg_class is
+ * read once, before the dry run; per statement only the relfilenodes of
+ * the relations this backend holds are (nothing else can have been
+ * rewritten by it), in a memory context reset for each statement.  The statement's wall time on this
  * database's data is the row's duration.
  *
  * A statement of a non-transactional migration cannot run inside the dry
- * run's transaction: its rows give the lock PostgreSQL's rules give it
- * (lint.c) and no duration, without running it.
+ * run's transaction, and later migrations may need what it makes: from the
+ * first non-transactional migration on, each statement's row gives the
+ * lock PostgreSQL's rules give it (lint.c) and no duration, unrun.
  *
  * The dry run never waits longer than the caller's lock_timeout for a
  * lock, or 1 s if it has none; then it fails with 55P03 naming the
@@ -50,6 +54,7 @@
 #include "utils/builtins.h"
 #include "utils/guc.h"
 #include "utils/lsyscache.h"
+#include "utils/memutils.h"
 #include "utils/rel.h"
 #include "utils/syscache.h"
 
@@ -71,28 +76,34 @@ typedef struct LockRow
 	double		duration_ms;	/* < 0: not run */
 } LockRow;
 
-/* A relation lock this backend holds. */
+/* A relation lock this backend holds, and the relation's relfilenode. */
 typedef struct HeldLock
 {
 	Oid			relid;
 	LOCKMASK	modes;
+	Oid			filenode;
 } HeldLock;
+
+/* A relation of the database and its relfilenode. */
+typedef struct RelFilenode
+{
+	Oid			relid;
+	Oid			filenode;
+} RelFilenode;
 
 typedef struct LockProbe
 {
 	List	   *plan;			/* of Migration */
 	List	   *run;			/* those of plan the dry run runs */
 	MemoryContext rows_context; /* where rows live: outlives the migrations */
+	MemoryContext per_statement;	/* reset before each statement */
 	List	   *rows;			/* of LockRow */
-	/* before the statement being run */
+	/* before the dry run: the database's relations, sorted by OID */
+	RelFilenode *first;
+	int			nfirst;
+	/* before the statement being run: what it held, and their filenodes */
 	HeldLock   *held;
 	int			nheld;
-	Oid		   *relids;			/* the database's relations and their */
-	Oid		   *filenodes;		/* relfilenodes */
-	int			nrels;
-	/* before the dry run: only these relations are reported */
-	Oid		   *first_relids;
-	int			nfirst;
 	instr_time	start;
 	/* the statement being run, for a lock failure */
 	int			i;
@@ -103,12 +114,12 @@ typedef struct LockProbe
 static void observe(void *arg, int i, int k, const ScriptStatement *st,
 					bool after);
 static HeldLock *held_locks(int *n);
-static void relation_filenodes(LockProbe *p);
-static Oid	filenode_of(const LockProbe *p, Oid relid, bool *found);
+static void first_filenodes(LockProbe *p);
+static int	relfilenode_cmp(const void *a, const void *b);
+static const RelFilenode *first_filenode(const LockProbe *p, Oid relid);
 static int	lock_row_cmp(const ListCell *a, const ListCell *b);
 static void report_lock_failure(LockProbe *p, ErrorData *edata);
 static Oid	current_filenode(Oid relid);
-static bool existed_first(const LockProbe *p, Oid relid);
 static int	plan_index(List *plan, const Migration *m);
 
 /*
@@ -126,24 +137,34 @@ migrate_locks(List *plan, Tuplestorestate *tupstore, TupleDesc tupdesc)
 	ListCell   *lc;
 	RunState   *rs;
 	ErrorData  *edata;
-	const char *timeout = GetConfigOption("lock_timeout", false, false);
+	char	   *timeout = pstrdup(GetConfigOption("lock_timeout", false,
+												  false));
+	bool		stopped = false;
 
 	p.plan = plan;
 	p.rows_context = CurrentMemoryContext;
 
-	/* non-transactional migrations: the lock their statements would take */
+	/*
+	 * The migrations before the first non-transactional one run; that one
+	 * cannot, and those after it may need what it makes (an index a later
+	 * migration attaches as a constraint): from there on, the lock
+	 * PostgreSQL's rules give each statement, unrun.
+	 */
 	foreach(lc, plan)
 	{
 		Migration  *m = lfirst(lc);
 		int			i = foreach_current_index(lc);
 		ListCell   *sc;
 
-		if (m->transactional)
+		if (m->transactional && !stopped)
 		{
 			run = lappend(run, m);
 			continue;
 		}
-		foreach(sc, migrate_script_statements(migrate_catalog_script(m, SCRIPT_UP)))
+		stopped = true;
+		foreach(sc, migrate_script_statements(migrate_catalog_script(m, m->repeatable ?
+																	 SCRIPT_REPEATABLE :
+																	 SCRIPT_UP)))
 		{
 			ScriptStatement *st = lfirst(sc);
 			RangeVar   *rv;
@@ -167,9 +188,10 @@ migrate_locks(List *plan, Tuplestorestate *tupstore, TupleDesc tupdesc)
 	if (run != NIL)
 	{
 		p.run = run;
-		relation_filenodes(&p);
-		p.first_relids = p.relids;
-		p.nfirst = p.nrels;
+		p.per_statement = AllocSetContextCreate(CurrentMemoryContext,
+												"migrate locks statement",
+												ALLOCSET_DEFAULT_SIZES);
+		first_filenodes(&p);
 		rs = migrate_runner_begin(run, false, 0,
 								  strcmp(timeout, "0") == 0 ? "1s" : timeout);
 		migrate_runner_observe(rs, observe, &p);
@@ -180,6 +202,7 @@ migrate_locks(List *plan, Tuplestorestate *tupstore, TupleDesc tupdesc)
 				report_lock_failure(&p, edata);
 			ReThrowError(edata);
 		}
+		MemoryContextDelete(p.per_statement);
 	}
 
 	/* the dry run's indexes are of "run"; give them the plan's */
@@ -210,7 +233,7 @@ migrate_locks(List *plan, Tuplestorestate *tupstore, TupleDesc tupdesc)
 		else
 			nulls[3] = true;
 		values[4] = CStringGetTextDatum(GetLockmodeName(DEFAULT_LOCKMETHOD,
-														 row->mode));
+														row->mode));
 		if (row->rewritten >= 0)
 			values[5] = BoolGetDatum(row->rewritten == 1);
 		else
@@ -224,8 +247,10 @@ migrate_locks(List *plan, Tuplestorestate *tupstore, TupleDesc tupdesc)
 }
 
 /*
- * The observer, around each statement: before, what is locked and every
- * relation's relfilenode; after, what it locked anew.
+ * The observer, around each statement: before, what this backend holds
+ * (a relation it does not hold cannot have been rewritten by the dry run
+ * so far: its relfilenode is the one it had before); after, what the
+ * statement locked anew, and whether those relations were rewritten.
  */
 static void
 observe(void *arg, int i, int k, const ScriptStatement *st, bool after)
@@ -240,11 +265,15 @@ observe(void *arg, int i, int k, const ScriptStatement *st, bool after)
 
 	if (!after)
 	{
+		MemoryContextReset(p->per_statement);
+		oldcontext = MemoryContextSwitchTo(p->per_statement);
 		p->i = i;
 		p->k = k;
 		p->st = st;
 		p->held = held_locks(&p->nheld);
-		relation_filenodes(p);
+		for (a = 0; a < p->nheld; a++)
+			p->held[a].filenode = current_filenode(p->held[a].relid);
+		MemoryContextSwitchTo(oldcontext);
 		INSTR_TIME_SET_CURRENT(p->start);
 		return;
 	}
@@ -252,23 +281,31 @@ observe(void *arg, int i, int k, const ScriptStatement *st, bool after)
 	INSTR_TIME_SET_CURRENT(elapsed);
 	INSTR_TIME_SUBTRACT(elapsed, p->start);
 	ms = INSTR_TIME_GET_MILLISEC(elapsed);
+	oldcontext = MemoryContextSwitchTo(p->per_statement);
 	now = held_locks(&nnow);
-	oldcontext = MemoryContextSwitchTo(p->rows_context);
+	MemoryContextSwitchTo(p->rows_context);
 	for (a = 0; a < nnow; a++)
 	{
+		const RelFilenode *first = first_filenode(p, now[a].relid);
 		LOCKMASK	before = 0;
-		bool		existed;
 		Oid			filenode;
 		Oid			now_filenode;
-		int			b;
 		LOCKMODE	mode;
+		int			b;
 
-		for (b = 0; b < p->nheld; b++)
-			if (p->held[b].relid == now[a].relid)
-				before = p->held[b].modes;
-		filenode = filenode_of(p, now[a].relid, &existed);
-		if (!existed || !existed_first(p, now[a].relid))
+		if (first == NULL)
 			continue;			/* new, or a system catalog */
+		filenode = first->filenode;
+		for (b = 0; b < p->nheld; b++)
+		{
+			if (p->held[b].relid == now[a].relid)
+			{
+				before = p->held[b].modes;
+				filenode = p->held[b].filenode;
+			}
+		}
+		/* a relation the statement dropped was not rewritten */
+		now_filenode = current_filenode(now[a].relid);
 		for (mode = 1; mode <= MaxLockMode; mode++)
 		{
 			LockRow    *row;
@@ -281,8 +318,6 @@ observe(void *arg, int i, int k, const ScriptStatement *st, bool after)
 			row->k = k;
 			row->relid = now[a].relid;
 			row->mode = mode;
-			/* a relation dropped by the statement was not rewritten */
-			now_filenode = current_filenode(now[a].relid);
 			row->rewritten = filenode != InvalidOid &&
 				now_filenode != InvalidOid && filenode != now_filenode ? 1 : 0;
 			row->duration_ms = ms;
@@ -327,10 +362,10 @@ held_locks(int *n)
 
 /*
  * The relfilenode of every relation of the database's own (not a system
- * catalog), sorted by OID, read from pg_class as this transaction sees it.
+ * catalog) before the dry run, sorted by OID.
  */
 static void
-relation_filenodes(LockProbe *p)
+first_filenodes(LockProbe *p)
 {
 	Relation	classrel = table_open(RelationRelationId, AccessShareLock);
 	SysScanDesc scan = systable_beginscan(classrel, InvalidOid, false, NULL,
@@ -338,45 +373,46 @@ relation_filenodes(LockProbe *p)
 	HeapTuple	tup;
 	int			cap = 64;
 
-	p->nrels = 0;
-	p->relids = palloc(sizeof(Oid) * cap);
-	p->filenodes = palloc(sizeof(Oid) * cap);
+	p->nfirst = 0;
+	p->first = palloc(sizeof(RelFilenode) * cap);
 	while (HeapTupleIsValid(tup = systable_getnext(scan)))
 	{
 		Form_pg_class c = (Form_pg_class) GETSTRUCT(tup);
 
 		if (c->oid < FirstNormalObjectId)
 			continue;
-		if (p->nrels == cap)
+		if (p->nfirst == cap)
 		{
 			cap *= 2;
-			p->relids = repalloc(p->relids, sizeof(Oid) * cap);
-			p->filenodes = repalloc(p->filenodes, sizeof(Oid) * cap);
+			p->first = repalloc(p->first, sizeof(RelFilenode) * cap);
 		}
-		p->relids[p->nrels] = c->oid;
-		p->filenodes[p->nrels] = c->relfilenode;
-		p->nrels++;
+		p->first[p->nfirst].relid = c->oid;
+		p->first[p->nfirst].filenode = c->relfilenode;
+		p->nfirst++;
 	}
 	systable_endscan(scan);
 	table_close(classrel, AccessShareLock);
+	qsort(p->first, p->nfirst, sizeof(RelFilenode), relfilenode_cmp);
 }
 
-/* The relfilenode relid had before the statement; *found if it existed. */
-static Oid
-filenode_of(const LockProbe *p, Oid relid, bool *found)
+static int
+relfilenode_cmp(const void *a, const void *b)
 {
-	int			i;
+	Oid			x = ((const RelFilenode *) a)->relid;
+	Oid			y = ((const RelFilenode *) b)->relid;
 
-	for (i = 0; i < p->nrels; i++)
-	{
-		if (p->relids[i] == relid)
-		{
-			*found = true;
-			return p->filenodes[i];
-		}
-	}
-	*found = false;
-	return InvalidOid;
+	return x < y ? -1 : x > y ? 1 : 0;
+}
+
+/* relid as it was before the dry run, or NULL if it did not exist. */
+static const RelFilenode *
+first_filenode(const LockProbe *p, Oid relid)
+{
+	RelFilenode key;
+
+	key.relid = relid;
+	return bsearch(&key, p->first, p->nfirst, sizeof(RelFilenode),
+				   relfilenode_cmp);
 }
 
 static int
@@ -423,33 +459,28 @@ report_lock_failure(LockProbe *p, ErrorData *edata)
 	{
 		LockInstanceData *inst = &data->locks[i];
 
+		LOCKMODE	mode;
+
 		if (inst->pid == MyProcPid || inst->holdMask == 0 ||
 			inst->locktag.locktag_type != LOCKTAG_RELATION ||
 			inst->locktag.locktag_field1 != MyDatabaseId ||
 			inst->locktag.locktag_field2 != relid)
 			continue;
-		holder = inst->pid;
-		for (held = MaxLockMode; held > NoLock; held--)
-			if (inst->holdMask & LOCKBIT_ON(held))
+		/* a mode it holds that conflicts with the one wanted */
+		for (mode = MaxLockMode; mode > NoLock; mode--)
+			if ((inst->holdMask & LOCKBIT_ON(mode)) &&
+				DoLockModesConflict(mode, wanted))
 				break;
+		if (mode == NoLock)
+			continue;
+		holder = inst->pid;
+		held = mode;
 	}
 	if (holder != 0)
 		edata->detail = psprintf(_("Backend %d holds %s on relation \"%s\"."),
 								 holder,
 								 GetLockmodeName(DEFAULT_LOCKMETHOD, held),
 								 get_rel_name(relid));
-}
-
-/* Whether relid existed before the dry run began. */
-static bool
-existed_first(const LockProbe *p, Oid relid)
-{
-	int			i;
-
-	for (i = 0; i < p->nfirst; i++)
-		if (p->first_relids[i] == relid)
-			return true;
-	return false;
 }
 
 /* relid's relfilenode now, as this transaction sees it. */
@@ -475,7 +506,7 @@ plan_index(List *plan, const Migration *m)
 
 	foreach(lc, plan)
 		if (lfirst(lc) == m)
-			return foreach_current_index(lc);
+		return foreach_current_index(lc);
 	elog(ERROR, "migration not in its plan");
 	return -1;					/* keep compiler quiet */
 }

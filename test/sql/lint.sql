@@ -12,7 +12,7 @@ CREATE EXTENSION pgtap;
 CREATE EXTENSION migrate;
 RESET client_min_messages;
 
-SELECT plan(24);
+SELECT plan(27);
 
 CREATE TABLE customers (id bigint PRIMARY KEY, name text);
 CREATE TABLE orders (id bigint PRIMARY KEY, customer_id bigint, qty integer,
@@ -161,6 +161,63 @@ SELECT is((SELECT count(*) FROM pg_locks WHERE pid = pg_backend_pid()
 		  0::bigint, 'and takes no lock on the tables it looks at');
 COMMIT;
 SELECT is((SELECT count(*) FROM migrate.history), 1::bigint, 'lint() wrote nothing');
+
+--
+-- What only the catalog knows, and odd statements.
+--
+CREATE TABLE parts (id bigint, v int) PARTITION BY RANGE (id);
+CREATE TABLE parts_1 PARTITION OF parts FOR VALUES FROM (0) TO (1000);
+CREATE TABLE parts_2 PARTITION OF parts FOR VALUES FROM (1000) TO (2000);
+INSERT INTO parts SELECT g, g FROM generate_series(0, 1999) AS g;
+ANALYZE parts_1, parts_2;
+CREATE DOMAIN posint AS int CHECK (VALUE > 0);
+CREATE DOMAIN nnint AS int NOT NULL;
+CREATE SCHEMA app;
+CREATE TABLE app.big (id bigint, v int);
+INSERT INTO app.big SELECT g, g FROM generate_series(1, 600) AS g;
+ANALYZE app.big;
+ALTER TABLE orders ADD CONSTRAINT qty_nn CHECK (qty IS NOT NULL) NOT VALID;
+ALTER TABLE orders ADD CONSTRAINT code_pos CHECK (length(code) > 0);
+SET migrate.lint = off;
+SET client_min_messages = warning;
+SELECT migrate.register('1', 'catalog', $$
+ALTER TABLE parts ALTER COLUMN v TYPE bigint;
+ALTER TABLE orders ADD COLUMN p posint;
+ALTER TABLE orders ADD COLUMN nn nnint;
+ALTER TABLE orders ADD COLUMN z int NOT NULL DEFAULT NULL;
+ALTER TABLE orders ALTER COLUMN id SET NOT NULL;
+ALTER TABLE orders VALIDATE CONSTRAINT qty_nn;
+ALTER TABLE orders ALTER COLUMN qty SET NOT NULL;
+ALTER TABLE orders ALTER COLUMN code SET NOT NULL;
+CREATE TABLE IF NOT EXISTS customers (id bigint);
+CREATE INDEX customers_name ON customers (name);
+SET search_path = app, public;
+CREATE INDEX big_v ON big (v);
+ALTER TABLE orders ADD COLUMN u int UNIQUE;
+ALTER TABLE orders SET LOGGED;
+$$, project => 'cat');
+SELECT migrate.register('1', 'odd', $$
+ALTER TABLE orders ALTER COLUMN note TYPE varchar(0);
+ALTER TABLE otherdb.public.orders ADD COLUMN x int NOT NULL;
+DROP TABLE a.b.c.d;
+VACUUM (FULL 2) orders;
+ALTER TABLE IF EXISTS nothing_here ADD COLUMN x int NOT NULL;
+ALTER TABLE ONLY orders ADD COLUMN y int NOT NULL;
+ALTER INDEX orders_qty RENAME TO orders_qty2;
+$$, transactional => NULL, project => 'odd');
+SELECT migrate.register_repeatable('report', 'CREATE INDEX orders_r ON orders (qty)', project => 'odd');
+RESET client_min_messages;
+RESET migrate.lint;
+SELECT version, statement AS st, line, rule, severity, relation, relation_rows AS rows, lock_mode
+FROM migrate.lint('cat') ORDER BY statement, rule;
+SELECT coalesce(version::text, name) AS migration, statement AS st, rule, severity, relation
+FROM migrate.lint('odd') ORDER BY version NULLS LAST, statement, rule;
+SELECT is((SELECT relation_rows FROM migrate.lint('cat') WHERE statement = 1), 2000::bigint,
+		  'a partitioned table''s rows are its partitions''');
+SELECT is((SELECT count(*) FROM migrate.lint('cat') WHERE statement IN (5, 7)), 0::bigint,
+		  'SET NOT NULL on a column already NOT NULL, or with a CHECK (col IS NOT NULL) an earlier statement validates: no finding');
+SELECT is((SELECT rule FROM migrate.lint('cat') WHERE statement = 8), 'set-not-null',
+		  'a CHECK that allows NULL (length(code) > 0, like every CHECK a NULL passes) proves nothing');
 
 --
 -- Policy, migrate.lint: warn (the default) makes register() warn of each

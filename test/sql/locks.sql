@@ -41,6 +41,13 @@ FROM (VALUES
 	('set_not_null', 'ALTER TABLE orders ALTER COLUMN qty SET NOT NULL')) AS t(p, s);
 SELECT migrate.register('1', 'concurrently', 'CREATE INDEX CONCURRENTLY orders_note ON orders (note)',
 						transactional => NULL, project => 'concurrent');
+-- The safe unique pattern: a non-transactional index build, then a
+-- migration that needs the index; from the first non-transactional
+-- migration on, nothing runs and the rows are PostgreSQL's rules.
+SELECT migrate.register('1', 'unique index', 'CREATE UNIQUE INDEX CONCURRENTLY orders_id_u ON orders (id)',
+						transactional => NULL, project => 'safe_unique');
+SELECT migrate.register('2', 'unique constraint', 'ALTER TABLE orders ADD CONSTRAINT orders_id_uc UNIQUE USING INDEX orders_id_u',
+						project => 'safe_unique');
 RESET client_min_messages;
 RESET migrate.lint;
 
@@ -51,12 +58,12 @@ CREATE TEMP TABLE before_relations AS
 -- Every family: the locks, whether the relation was rewritten, and that
 -- it was timed (not run: NULL).
 SET client_min_messages = warning;
-SELECT p AS project, l.statement, l.relation, l.mode, l.rewritten,
+SELECT p AS project, l.version, l.statement, l.relation, l.mode, l.rewritten,
 	   l.duration_ms IS NOT NULL AS timed
-FROM unnest('{type_bigint,type_varchar,add_column,add_volatile,create_index,drop_index,foreign_key,check_valid,update,lock_share,select,set_not_null,concurrent}'::text[])
+FROM unnest('{type_bigint,type_varchar,add_column,add_volatile,create_index,drop_index,foreign_key,check_valid,update,lock_share,select,set_not_null,concurrent,safe_unique}'::text[])
 	 WITH ORDINALITY AS u(p, ord),
 	 LATERAL migrate.locks(p) AS l
-ORDER BY u.ord, l.statement, l.relation::text, l.mode;
+ORDER BY u.ord, l.version, l.statement, l.relation::text, l.mode;
 RESET client_min_messages;
 
 SELECT is((SELECT rewritten FROM migrate.locks('type_bigint') WHERE relation = 'orders'::regclass
