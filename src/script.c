@@ -224,8 +224,11 @@ migrate_script_allowed_rules(const char *script, const ScriptStatement *st)
 		text = pnstrdup(start, end - start);
 
 		directive = strstr(text, MIGRATE_ALLOW_DIRECTIVE);
+		/* the directive itself, followed by its rules: not a longer word */
 		if (directive == NULL ||
-			(i == 0 && strspn(text, " \t\r") != (size_t) (directive - text)))
+			(i == 0 && strspn(text, " \t\r") != (size_t) (directive - text)) ||
+			(directive[strlen(MIGRATE_ALLOW_DIRECTIVE)] != ' ' &&
+			 directive[strlen(MIGRATE_ALLOW_DIRECTIVE)] != '\t'))
 			continue;
 		for (tok = strtok_r(directive + strlen(MIGRATE_ALLOW_DIRECTIVE),
 							", \t\r", &save);
