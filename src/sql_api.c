@@ -78,6 +78,8 @@ static void check_version(const char *version);
 static void check_name(const char *name);
 static void check_target(const char *project, const char *target);
 static void check_transactional(List *plan);
+static void check_project_and_target(const char *project,
+									 const char *target, const char *hint);
 static char *lock_timeout_setting(const Interval *timeout);
 static void deploy_options(FunctionCallInfo fcinfo, int argno,
 						   DeployOptions *options);
@@ -274,17 +276,8 @@ migrate_run(PG_FUNCTION_ARGS)
 	List	   *results;
 	int64		run_id;
 
-	if (project)
-		check_project(project);
-	if (target)
-	{
-		if (project == NULL)
-			ereport(ERROR,
-					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-					 errmsg("a target version needs a project"),
-					 errhint("Call migrate.run(target => '...', project => 'default').")));
-		check_version(target);
-	}
+	check_project_and_target(project, target,
+							 _("Call migrate.run(target => '...', project => 'default')."));
 
 	InitMaterializedSRF(fcinfo, 0);
 
@@ -342,6 +335,28 @@ check_target(const char *project, const char *target)
 				(errcode(ERRCODE_UNDEFINED_OBJECT),
 				 errmsg("target migration %s is not registered",
 						migrate_migration_name(project, target, NULL))));
+}
+
+/*
+ * The project and target arguments of run(), locks() and deploy(): each
+ * valid if given, and a target only with a project (hint: how to call the
+ * function with both, a whole sentence).
+ */
+static void
+check_project_and_target(const char *project, const char *target,
+						 const char *hint)
+{
+	if (project)
+		check_project(project);
+	if (target)
+	{
+		if (project == NULL)
+			ereport(ERROR,
+					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+					 errmsg("a target version needs a project"),
+					 errhint("%s", hint)));
+		check_version(target);
+	}
 }
 
 /*
@@ -534,17 +549,8 @@ migrate_locks_pending(PG_FUNCTION_ARGS)
 	MigrateChange call;
 	List	   *plan;
 
-	if (project)
-		check_project(project);
-	if (target)
-	{
-		if (project == NULL)
-			ereport(ERROR,
-					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-					 errmsg("a target version needs a project"),
-					 errhint("Call migrate.locks(project => 'default', target => '...').")));
-		check_version(target);
-	}
+	check_project_and_target(project, target,
+							 _("Call migrate.locks(project => 'default', target => '...')."));
 	InitMaterializedSRF(fcinfo, 0);
 	migrate_change_begin(&call, "migrate.locks()", true);
 	if (target)
@@ -659,17 +665,8 @@ migrate_deploy(PG_FUNCTION_ARGS)
 	options.procedure = "migrate.deploy()";
 	options.target = PG_ARGISNULL(0) ? NULL : text_arg(fcinfo, 0);
 	options.project = PG_ARGISNULL(1) ? NULL : text_arg(fcinfo, 1);
-	if (options.project)
-		check_project(options.project);
-	if (options.target)
-	{
-		if (options.project == NULL)
-			ereport(ERROR,
-					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-					 errmsg("a target version needs a project"),
-					 errhint("Call migrate.deploy(target => '...', project => 'default').")));
-		check_version(options.target);
-	}
+	check_project_and_target(options.project, options.target,
+							 _("Call migrate.deploy(target => '...', project => 'default')."));
 	deploy_options(fcinfo, 2, &options);
 	options.out_of_order = bool_arg(fcinfo, 4);
 	options.wait = bool_arg(fcinfo, 5);
