@@ -32,11 +32,16 @@
  * plan with an error finding, judged in the plan's order, before anything
  * runs).
  *
- * Invariants: lint() is a reader.  It writes nothing, takes no lock on any
- * relation (lookups are NoLock; sizes come from pg_class, not from the
- * relations' files), works in a read-only transaction, and never fails on
- * a relation, type or function that does not exist yet.  Anything it cannot
- * judge it leaves out rather than guess.
+ * Invariants: lint() is a reader.  It writes nothing, takes no lock on
+ * the tables it judges (lookups are NoLock; sizes come from pg_class, and
+ * the statistics collector for a table never analyzed, summed over the
+ * partitions of a partitioned table, never from the relations' files;
+ * pg_constraint is read as any catalog lookup reads it), and works in a
+ * read-only transaction.  Each statement is judged in a subtransaction: a
+ * relation, type or function that does not exist yet, or a statement the
+ * catalog cannot answer, leaves that statement unjudged rather than
+ * failing register() or lint().  A script's own SET search_path (and
+ * TimeZone) is followed, as the runner would.
  *
  *-------------------------------------------------------------------------
  */
