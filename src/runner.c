@@ -523,7 +523,9 @@ migrate_runner_before_statement(RunState *rs, void (*fn) (void *arg),
  * migrate_runner_observe
  *		Has fn called before (after false) and after (after true) each
  *		statement of the up and repeatable scripts rs runs, as the
- *		statement's registrant, inside its migration's subtransaction.
+ *		statement's registrant, inside its migration's subtransaction.  A
+ *		run that is observed is measured, not applied: it says nothing of
+ *		each migration it starts.
  */
 void
 migrate_runner_observe(RunState *rs, RunObserver fn, void *arg)
@@ -729,12 +731,13 @@ start_one(RunState *rs)
 {
 	Migration  *m = rs->plan[rs->current];
 
-	if (rs->revert)
+	/* an observed run is measured, not applied: it says nothing */
+	if (rs->revert && rs->observer == NULL)
 		ereport(NOTICE,
 				(errmsg("reverting %d/%d: %s",
 						rs->current + 1, rs->n,
 						migrate_migration_describe(m))));
-	else
+	else if (rs->observer == NULL)
 		ereport(NOTICE,
 				(errmsg("applying %d/%d: %s",
 						rs->current + 1, rs->n,
