@@ -162,6 +162,8 @@ static void lint_statement(Linter *l, Node *stmt);
 static void lint_alter_table(Linter *l, AlterTableStmt *stmt);
 static void lint_alter_type(Linter *l, LintRelation *rel, LOCKMODE mode,
 							AlterTableCmd *cmd);
+static bool using_is_column(Node *expr, const char *column,
+							bool *explicit_cast);
 static void lint_add_column(Linter *l, LintRelation *rel, LOCKMODE mode,
 							ColumnDef *col);
 static void lint_column_types(Linter *l, LintRelation *rel, List *elts);
@@ -926,6 +928,8 @@ lint_alter_type(Linter *l, LintRelation *rel, LOCKMODE mode,
 	Form_pg_attribute att;
 	Node	   *expr;
 	bool		rewrite = true;
+	bool		using_column;
+	bool		explicit_cast = false;
 	char	   *oldname;
 	char	   *newname;
 
@@ -944,12 +948,21 @@ lint_alter_type(Linter *l, LintRelation *rel, LOCKMODE mode,
 	newtype = typeTypeId(newtypetup);
 	ReleaseSysCache(newtypetup);
 
-	if (def->raw_default == NULL)	/* no USING */
+	/*
+	 * No USING, or USING the column itself, cast to the new type or not:
+	 * the column's value coerced (explicitly for a cast), as the server
+	 * builds it.  Any other USING expression is judged a rewrite.
+	 */
+	using_column = using_is_column(def->raw_default, cmd->name, &explicit_cast);
+	if (def->raw_default == NULL || using_column)
 	{
 		expr = (Node *) makeVar(1, att->attnum, att->atttypid, att->atttypmod,
 								att->attcollation, 0);
 		expr = coerce_to_target_type(NULL, expr, att->atttypid, newtype,
-									 newtypmod, COERCION_ASSIGNMENT,
+									 newtypmod,
+									 explicit_cast ? COERCION_EXPLICIT :
+									 COERCION_ASSIGNMENT,
+									 explicit_cast ? COERCE_EXPLICIT_CAST :
 									 COERCE_IMPLICIT_CAST, -1);
 		if (expr == NULL)
 		{
@@ -991,6 +1004,28 @@ lint_alter_type(Linter *l, LintRelation *rel, LOCKMODE mode,
 			   psprintf(_("Changing column \"%s\" of table \"%s\" from %s to %s rewrites the table, blocking its reads and writes until it is done."),
 						cmd->name, rel->rv->relname, oldname, newname),
 			   pstrdup(_("Add a column of the new type, fill it in batches, switch the application to it, then drop the old column.")));
+}
+
+/*
+ * Whether a USING expression is the column itself, or the column cast to
+ * the new type (*explicit_cast then): USING col, USING col::type.
+ */
+static bool
+using_is_column(Node *expr, const char *column, bool *explicit_cast)
+{
+	ColumnRef  *cr;
+
+	*explicit_cast = false;
+	if (expr != NULL && IsA(expr, TypeCast))
+	{
+		*explicit_cast = true;
+		expr = ((TypeCast *) expr)->arg;
+	}
+	if (expr == NULL || !IsA(expr, ColumnRef))
+		return false;
+	cr = (ColumnRef *) expr;
+	return list_length(cr->fields) == 1 && IsA(linitial(cr->fields), String) &&
+		strcmp(strVal(linitial(cr->fields)), column) == 0;
 }
 
 /*

@@ -37,6 +37,9 @@ ALTER TABLE orders ALTER COLUMN code TYPE text;
 ALTER TABLE orders ALTER COLUMN amount TYPE numeric(12, 2);
 ALTER TABLE orders ALTER COLUMN amount TYPE numeric(12, 4);
 ALTER TABLE empty_t ALTER COLUMN id TYPE integer;
+ALTER TABLE orders ALTER COLUMN code TYPE varchar(30) USING code;
+ALTER TABLE orders ALTER COLUMN code TYPE varchar(40) USING code::varchar(40);
+ALTER TABLE orders ALTER COLUMN code TYPE varchar(50) USING upper(code);
 $$);
 SELECT migrate.register('02', 'columns', $$
 ALTER TABLE orders ADD COLUMN r double precision DEFAULT random();
