@@ -949,9 +949,9 @@ lint_alter_type(Linter *l, LintRelation *rel, LOCKMODE mode,
 	ReleaseSysCache(newtypetup);
 
 	/*
-	 * No USING, or USING the column itself, cast to the new type or not:
-	 * the column's value coerced (explicitly for a cast), as the server
-	 * builds it.  Any other USING expression is judged a rewrite.
+	 * No USING, or USING the column itself, cast to the new type or not: the
+	 * column's value coerced (explicitly for a cast), as the server builds
+	 * it.  Any other USING expression is judged a rewrite.
 	 */
 	using_column = using_is_column(def->raw_default, cmd->name, &explicit_cast);
 	if (def->raw_default == NULL || using_column)
