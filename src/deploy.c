@@ -92,9 +92,8 @@ static void deploy_plan(Deploy *d);
 static void deploy_statements(Deploy *d, int i);
 static void deploy_step_retrying(Deploy *d, const Migration *m,
 								 RunStatements *st, int k);
-static ErrorData *deploy_statement(Deploy *d, const Migration *m,
-								   RunStatements *st, int k);
-static ErrorData *deploy_verify(Deploy *d, RunStatements *st);
+static ErrorData *deploy_step(Deploy *d, const Migration *m,
+							  RunStatements *st, int k, bool verify);
 static void back_off(Deploy *d, const Migration *m, int attempt,
 					 const ErrorData *edata);
 static bool cancelled(Deploy *d);
@@ -397,7 +396,7 @@ deploy_step_retrying(Deploy *d, const Migration *m, RunStatements *st, int k)
 		ErrorData  *edata;
 
 		stop_if_cancelled(d);
-		edata = verify ? deploy_verify(d, st) : deploy_statement(d, m, st, k);
+		edata = deploy_step(d, m, st, k, verify);
 
 		if (edata == NULL)
 			return;
@@ -417,24 +416,32 @@ deploy_step_retrying(Deploy *d, const Migration *m, RunStatements *st, int k)
 }
 
 /*
- * deploy_statement
- *		Statement k of non-transactional migration m (st) at top level, then
- *		the count of statements done, committed.  Returns NULL, or the
- *		error, with what was left of the statement's transaction rolled
- *		back and a new transaction begun.
+ * deploy_step
+ *		Step k of non-transactional migration m (st): statement k at top
+ *		level, then the count of statements done, committed; or the verify
+ *		script, in the transaction that will record the migration applied.
+ *		Returns NULL, or the error, with what was left of the step's
+ *		transaction rolled back and a new transaction begun.
  */
 static ErrorData *
-deploy_statement(Deploy *d, const Migration *m, RunStatements *st, int k)
+deploy_step(Deploy *d, const Migration *m, RunStatements *st, int k,
+			bool verify)
 {
 	ErrorData  *volatile edata = NULL;
 
-	disconnect_spi(d);
+	if (!verify)
+		disconnect_spi(d);
 	PG_TRY();
 	{
-		migrate_runner_statement(st, k);
-		connect_spi(d);
-		migrate_catalog_set_statements_done(m, k + 1);
-		commit(d);				/* which lets go of SPI's snapshot too */
+		if (verify)
+			migrate_runner_statements_verify(st);
+		else
+		{
+			migrate_runner_statement(st, k);
+			connect_spi(d);
+			migrate_catalog_set_statements_done(m, k + 1);
+			commit(d);			/* which lets go of SPI's snapshot too */
+		}
 	}
 	PG_CATCH();
 	{
@@ -444,33 +451,6 @@ deploy_statement(Deploy *d, const Migration *m, RunStatements *st, int k)
 	}
 	PG_END_TRY();
 
-	if (edata)
-		abort_transaction(d);
-	return edata;
-}
-
-/*
- * deploy_verify
- *		The verify script of st, run in the transaction that will record the
- *		migration applied.  Returns NULL, or the error, with the transaction
- *		rolled back and a new one begun.
- */
-static ErrorData *
-deploy_verify(Deploy *d, RunStatements *st)
-{
-	ErrorData  *volatile edata = NULL;
-
-	PG_TRY();
-	{
-		migrate_runner_statements_verify(st);
-	}
-	PG_CATCH();
-	{
-		MemoryContextSwitchTo(d->context);
-		edata = CopyErrorData();
-		FlushErrorState();
-	}
-	PG_END_TRY();
 	if (edata)
 		abort_transaction(d);
 	return edata;

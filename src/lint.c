@@ -154,7 +154,9 @@ typedef struct Linter
 	bool		reporting_error;	/* report() is throwing a finding */
 } Linter;
 
-static void lint_script(Linter *l, const Migration *m, const char *script);
+static void lint_migration(Linter *l, const Migration *m);
+static void lint_script(Linter *l, const Migration *m, const char *script,
+						List *stmts);
 static void follow_setting(VariableSetStmt *stmt);
 static void lint_statement_guarded(Linter *l);
 static bool option_is_true(DefElem *opt);
@@ -231,9 +233,7 @@ migrate_lint(const char *project, Tuplestorestate *tupstore,
 	{
 		Migration  *m = lfirst(lc);
 
-		lint_script(&l, m, migrate_catalog_script(m, m->repeatable ?
-												  SCRIPT_REPEATABLE :
-												  SCRIPT_UP));
+		lint_migration(&l, m);
 	}
 	if ((rc = SPI_finish()) != SPI_OK_FINISH)
 		elog(ERROR, "SPI_finish failed: %s", SPI_result_code_string(rc));
@@ -241,7 +241,8 @@ migrate_lint(const char *project, Tuplestorestate *tupstore,
 
 /*
  * migrate_lint_registered
- *		After register() stored m, whose up script is up: unless
+ *		After register() stored m, whose up script is up, split into stmts
+ *		when it was checked (script.c): unless
  *		migrate.lint is off, a WARNING for each error finding of m.  It is
  *		judged alone: a bundle registers thousands of migrations in one
  *		statement, and judging each after all the pending ones before it
@@ -250,14 +251,14 @@ migrate_lint(const char *project, Tuplestorestate *tupstore,
  *		an earlier one validates is not seen (lint() sees it).
  */
 void
-migrate_lint_registered(const Migration *m, const char *up)
+migrate_lint_registered(const Migration *m, const char *up, List *stmts)
 {
 	Linter		l = {0};
 
 	if (lint_policy == LINT_POLICY_OFF)
 		return;
 	l.output = LINT_WARN;
-	lint_script(&l, m, up);
+	lint_script(&l, m, up, stmts);
 }
 
 /*
@@ -279,9 +280,7 @@ migrate_lint_plan(List *plan)
 	{
 		Migration  *m = lfirst(lc);
 
-		lint_script(&l, m, migrate_catalog_script(m, m->repeatable ?
-												  SCRIPT_REPEATABLE :
-												  SCRIPT_UP));
+		lint_migration(&l, m);
 	}
 }
 
@@ -402,14 +401,23 @@ migrate_lint_statement_lock(Node *stmt, RangeVar **rv, LOCKMODE *mode)
 	}
 }
 
+/* A migration read from the catalog: its up (or repeatable) script. */
+static void
+lint_migration(Linter *l, const Migration *m)
+{
+	char	   *script = migrate_catalog_script(m, m->repeatable ?
+												SCRIPT_REPEATABLE : SCRIPT_UP);
+
+	lint_script(l, m, script, migrate_script_statements(script));
+}
+
 /*
  * Every statement of one migration's script, with the search_path the
  * script itself sets (as the runner would run it).
  */
 static void
-lint_script(Linter *l, const Migration *m, const char *script)
+lint_script(Linter *l, const Migration *m, const char *script, List *stmts)
 {
-	List	   *stmts = migrate_script_statements(script);
 	ListCell   *lc;
 	int			nestlevel = NewGUCNestLevel();
 
@@ -524,6 +532,11 @@ lint_statement(Linter *l, Node *stmt)
 {
 	LintRelation rel;
 	ListCell   *lc;
+	RangeVar   *lock_rv = NULL;
+	LOCKMODE	mode = NoLock;
+
+	/* the lock the command takes, one rule for lint() and locks() alike */
+	(void) migrate_lint_statement_lock(stmt, &lock_rv, &mode);
 
 	switch (nodeTag(stmt))
 	{
@@ -559,81 +572,50 @@ lint_statement(Linter *l, Node *stmt)
 			lint_alter_table(l, (AlterTableStmt *) stmt);
 			break;
 		case T_IndexStmt:
-			{
-				IndexStmt  *is = (IndexStmt *) stmt;
-
-				if (is->concurrent)
-					break;
-				lookup(l, is->relation, &rel);
-				/* DefineIndex: ShareLock, unless concurrent */
-				report(l, "index-not-concurrent", hazard(&rel), &rel, ShareLock,
-					   psprintf(_("Building index on table \"%s\" blocks its writes until the index is built."),
-								is->relation->relname),
-					   pstrdup(_("Use CREATE INDEX CONCURRENTLY in a migration registered with transactional => false.")));
-			}
+			if (mode != ShareLock)
+				break;			/* CONCURRENTLY */
+			lookup(l, lock_rv, &rel);
+			report(l, "index-not-concurrent", hazard(&rel), &rel, mode,
+				   psprintf(_("Building index on table \"%s\" blocks its writes until the index is built."),
+							lock_rv->relname),
+				   pstrdup(_("Use CREATE INDEX CONCURRENTLY in a migration registered with transactional => false.")));
 			break;
 		case T_ReindexStmt:
-			{
-				ReindexStmt *rs = (ReindexStmt *) stmt;
-				bool		concurrent = false;
-
-				foreach(lc, rs->params)
-				{
-					DefElem    *opt = lfirst_node(DefElem, lc);
-
-					if (strcmp(opt->defname, "concurrently") == 0)
-						concurrent = option_is_true(opt);
-				}
-				if (concurrent || rs->relation == NULL)
-					break;
-				if (rs->kind == REINDEX_OBJECT_INDEX)
-				{
-					Oid			index = RangeVarGetRelid(rs->relation, NoLock,
-														 true);
-					Oid			table = OidIsValid(index) ?
-					IndexGetRelation(index, true) : InvalidOid;
-
-					memset(&rel, 0, sizeof(rel));
-					rel.rv = rs->relation;
-					if (OidIsValid(table))
-						rel.rv = makeRangeVar(get_namespace_name(get_rel_namespace(table)),
-											  get_rel_name(table), -1);
-				}
-				else
-					rel.rv = rs->relation;
-				lookup(l, rel.rv, &rel);
-				/* ReindexIndex, ReindexTable: ShareLock on the table */
-				report(l, "index-not-concurrent", hazard(&rel), &rel, ShareLock,
-					   psprintf(_("Rebuilding indexes of table \"%s\" blocks its writes, and reads that use them, until they are built."),
-								rel.rv->relname),
+			if (mode == NoLock || mode == ShareUpdateExclusiveLock)
+				break;			/* CONCURRENTLY, or a schema or database */
+			lookup(l, lock_rv, &rel);
+			if (((ReindexStmt *) stmt)->kind == REINDEX_OBJECT_INDEX)
+				report(l, "index-not-concurrent", hazard(&rel), &rel, mode,
+					   psprintf(_("Rebuilding index \"%s\" blocks the reads that use it, and the writes of its table, until it is built."),
+								lock_rv->relname),
 					   pstrdup(_("Use REINDEX CONCURRENTLY in a migration registered with transactional => false.")));
-			}
+			else
+				report(l, "index-not-concurrent", hazard(&rel), &rel, mode,
+					   psprintf(_("Rebuilding indexes of table \"%s\" blocks its writes, and reads that use them, until they are built."),
+								lock_rv->relname),
+					   pstrdup(_("Use REINDEX CONCURRENTLY in a migration registered with transactional => false.")));
 			break;
 		case T_DropStmt:
 			{
 				DropStmt   *ds = (DropStmt *) stmt;
 
+				if (mode == NoLock)
+					break;		/* neither a table nor an index */
 				foreach(lc, ds->objects)
 				{
-					RangeVar   *rv;
+					RangeVar   *rv = makeRangeVarFromNameList((List *) lfirst(lc));
 
-					if (ds->removeType != OBJECT_INDEX &&
-						ds->removeType != OBJECT_TABLE)
-						break;
-					rv = makeRangeVarFromNameList((List *) lfirst(lc));
 					if (ds->removeType == OBJECT_TABLE)
 					{
 						lookup(l, rv, &rel);
 						if (!OidIsValid(rel.relid))
 							continue;
-						/* RemoveRelations: AccessExclusiveLock */
-						report(l, "drop-table", "warning", &rel,
-							   AccessExclusiveLock,
+						report(l, "drop-table", "warning", &rel, mode,
 							   psprintf(_("Dropping table \"%s\" breaks the application code that still uses it."),
 										rv->relname),
 							   pstrdup(_("First deploy application code that no longer uses the table, then drop it in a later migration.")));
 					}
-					else if (!ds->concurrent)
+					else if (mode == AccessExclusiveLock)
 					{
 						Oid			index = RangeVarGetRelid(rv, NoLock, true);
 						Oid			table = OidIsValid(index) ?
@@ -641,15 +623,11 @@ lint_statement(Linter *l, Node *stmt)
 
 						if (!OidIsValid(table))
 							continue;
+						/* RemoveRelations locks the table as the index */
 						lookup(l, makeRangeVar(get_namespace_name(get_rel_namespace(table)),
 											   get_rel_name(table), -1), &rel);
-
-						/*
-						 * RemoveRelations: AccessExclusiveLock on the table
-						 * too
-						 */
 						report(l, "index-not-concurrent", hazard(&rel), &rel,
-							   AccessExclusiveLock,
+							   mode,
 							   psprintf(_("Dropping index \"%s\" blocks reads and writes of table \"%s\" until it is dropped, and waits for every query on the table to end first."),
 										rv->relname, rel.rv->relname),
 							   pstrdup(_("Use DROP INDEX CONCURRENTLY in a migration registered with transactional => false.")));
@@ -668,16 +646,13 @@ lint_statement(Linter *l, Node *stmt)
 				lookup(l, rs->relation, &rel);
 				if (!OidIsValid(rel.relid))
 					break;
-				/* RenameRelation, renameatt: AccessExclusiveLock */
 				if (rs->renameType == OBJECT_TABLE)
-					report(l, "rename-table", "warning", &rel,
-						   AccessExclusiveLock,
+					report(l, "rename-table", "warning", &rel, mode,
 						   psprintf(_("Renaming table \"%s\" to \"%s\" breaks the application code that still uses the old name."),
 									rs->relation->relname, rs->newname),
 						   pstrdup(_("Create the new table or a view under the new name, move the application over, then drop the old name in a later migration.")));
 				else
-					report(l, "rename-column", "warning", &rel,
-						   AccessExclusiveLock,
+					report(l, "rename-column", "warning", &rel, mode,
 						   psprintf(_("Renaming column \"%s\" of table \"%s\" to \"%s\" breaks the application code that still uses the old name."),
 									rs->subname, rs->relation->relname,
 									rs->newname),
@@ -685,31 +660,18 @@ lint_statement(Linter *l, Node *stmt)
 			}
 			break;
 		case T_VacuumStmt:
+			if (!((VacuumStmt *) stmt)->is_vacuumcmd ||
+				mode != AccessExclusiveLock)
+				break;			/* ANALYZE, or VACUUM without FULL */
+			foreach(lc, ((VacuumStmt *) stmt)->rels)
 			{
-				VacuumStmt *vs = (VacuumStmt *) stmt;
-				bool		full = false;
+				VacuumRelation *vr = lfirst_node(VacuumRelation, lc);
 
-				foreach(lc, vs->options)
-				{
-					DefElem    *opt = lfirst_node(DefElem, lc);
-
-					if (strcmp(opt->defname, "full") == 0)
-						full = option_is_true(opt);
-				}
-				if (!vs->is_vacuumcmd || !full)
-					break;
-				foreach(lc, vs->rels)
-				{
-					VacuumRelation *vr = lfirst_node(VacuumRelation, lc);
-
-					lookup(l, vr->relation, &rel);
-					/* vacuum_rel: AccessExclusiveLock for FULL */
-					report(l, "table-rewrite", hazard(&rel), &rel,
-						   AccessExclusiveLock,
-						   psprintf(_("VACUUM FULL rewrites table \"%s\", blocking its reads and writes until it is done."),
-									vr->relation->relname),
-						   pstrdup(_("Use plain VACUUM, or pg_repack, which rebuilds the table without a long exclusive lock.")));
-				}
+				lookup(l, vr->relation, &rel);
+				report(l, "table-rewrite", hazard(&rel), &rel, mode,
+					   psprintf(_("VACUUM FULL rewrites table \"%s\", blocking its reads and writes until it is done."),
+								vr->relation->relname),
+					   pstrdup(_("Use plain VACUUM, or pg_repack, which rebuilds the table without a long exclusive lock.")));
 			}
 			break;
 		case T_ClusterStmt:
@@ -719,9 +681,7 @@ lint_statement(Linter *l, Node *stmt)
 				if (cs->relation == NULL)
 					break;
 				lookup(l, cs->relation, &rel);
-				/* cluster_rel: AccessExclusiveLock */
-				report(l, "table-rewrite", hazard(&rel), &rel,
-					   AccessExclusiveLock,
+				report(l, "table-rewrite", hazard(&rel), &rel, mode,
 					   psprintf(_("CLUSTER rewrites table \"%s\", blocking its reads and writes until it is done."),
 								cs->relation->relname),
 					   pstrdup(_("Use pg_repack, which reorders the table without a long exclusive lock.")));
@@ -736,9 +696,9 @@ lint_statement(Linter *l, Node *stmt)
 					RangeVar   *rv = lfirst_node(RangeVar, lc);
 
 					lookup(l, rv, &rel);
-					report(l, "lock-table", hazard(&rel), &rel, ls->mode,
+					report(l, "lock-table", hazard(&rel), &rel, mode,
 						   psprintf(_("LOCK TABLE holds %s on table \"%s\" until the migration's transaction ends."),
-									GetLockmodeName(DEFAULT_LOCKMETHOD, ls->mode),
+									GetLockmodeName(DEFAULT_LOCKMETHOD, mode),
 									rv->relname),
 						   pstrdup(_("Let each statement take the lock it needs, with a short lock_timeout; keep the migration short.")));
 				}
@@ -765,8 +725,8 @@ lint_statement(Linter *l, Node *stmt)
 				lookup(l, rv, &rel);
 				if (!rel.has_rows || rel.rows <= migrate_lint_big_rows)
 					break;
-				/* the executor's RowExclusiveLock, and every row's lock */
-				report(l, "unbounded-dml", "warning", &rel, RowExclusiveLock,
+				/* and every row's lock, until the transaction ends */
+				report(l, "unbounded-dml", "warning", &rel, mode,
 					   IsA(stmt, UpdateStmt) ?
 					   psprintf(_("UPDATE without WHERE writes every row of table \"%s\" in one transaction, locking each row until it ends."),
 								rv->relname) :

@@ -109,6 +109,7 @@ migrate_script_check(const char *script, bool transactional,
 	stmts = split_statements(script);
 	facts->empty = (stmts == NIL);
 	facts->non_transactional = NULL;
+	facts->statements = stmts;
 	foreach(lc, stmts)
 	{
 		const char *command;

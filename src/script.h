@@ -57,6 +57,8 @@ typedef struct ScriptFacts
 								 * semicolons */
 	const char *non_transactional;	/* the first command that cannot run in a
 									 * transaction block, or NULL */
+	List	   *statements;		/* its statements (ScriptStatement), as
+								 * migrate_script_statements splits them */
 } ScriptFacts;
 
 extern char *migrate_script_check(const char *script, bool transactional,

@@ -177,7 +177,7 @@ migrate_register(PG_FUNCTION_ARGS)
 	migrate_change_begin(&call, "migrate.register()", true);
 	result = migrate_registration_store(m);
 	if (result != REGISTRATION_UNCHANGED)
-		migrate_lint_registered(m, m->up);
+		migrate_lint_registered(m, m->up, up.statements);
 	migrate_change_end(&call, registration_results[result].outcome);
 
 	if (result != REGISTRATION_UNCHANGED)
@@ -229,7 +229,7 @@ migrate_register_repeatable(PG_FUNCTION_ARGS)
 	migrate_change_begin(&call, "migrate.register_repeatable()", true);
 	result = migrate_registration_store(m);
 	if (result != REGISTRATION_UNCHANGED)
-		migrate_lint_registered(m, m->up);
+		migrate_lint_registered(m, m->up, up.statements);
 	migrate_change_end(&call, registration_results[result].outcome);
 	if (result != REGISTRATION_UNCHANGED && up.empty)
 		migrate_script_report_empty(&label);

@@ -129,18 +129,7 @@ RESET client_min_messages;
 -- applied with another script is adopted outdated, and run() applies it
 -- again; a history elsewhere is named by history.
 CREATE SCHEMA fb;
-CREATE TABLE "fb"."flyway_schema_history" (
-    "installed_rank" INT NOT NULL,
-    "version" VARCHAR(50),
-    "description" VARCHAR(200) NOT NULL,
-    "type" VARCHAR(20) NOT NULL,
-    "script" VARCHAR(1000) NOT NULL,
-    "checksum" INTEGER,
-    "installed_by" VARCHAR(100) NOT NULL,
-    "installed_on" TIMESTAMP NOT NULL DEFAULT now(),
-    "execution_time" INTEGER NOT NULL,
-    "success" BOOLEAN NOT NULL
-);
+CREATE TABLE fb.flyway_schema_history (LIKE public.flyway_schema_history INCLUDING ALL);
 INSERT INTO fb.flyway_schema_history VALUES
 	(1, '2', '<< Flyway Baseline >>', 'BASELINE', '<< Flyway Baseline >>', NULL, 'dba', '2024-02-01 09:00:00', 0, true),
 	(2, '3', 'three', 'SQL', 'V3__three.sql', 914641374, 'deployer', '2024-02-02 09:00:00', 1, true),
