@@ -196,7 +196,7 @@ migrate_adopt(AdoptTool tool, const char *project, Oid relid,
 	a.table_name = psprintf("%s.%s", nspname, get_rel_name(a.relid));
 	check_shape(&a);
 
-	registered = migrate_catalog_project(project);
+	registered = migrate_catalog_registrations(project, false);
 	a.ncand = list_length(registered);
 	a.cand = palloc0(sizeof(Candidate) * Max(a.ncand, 1));
 	foreach(lc, registered)

@@ -697,49 +697,30 @@ migrate_catalog_applied_newest_first(const char *project, int limit)
 }
 
 /*
- * migrate_catalog_pending
- *		What run() would apply, without scripts: the versioned migrations
- *		not applied, by project and version, then the repeatable ones not
- *		applied or changed since, by project and name; of project, or of
- *		every project if it is NULL.
+ * migrate_catalog_registrations
+ *		The registrations of project (NULL: of every project), without
+ *		scripts: the versioned ones by project and version, then the
+ *		repeatable ones by project and name.  With pending_only, only those
+ *		run() would apply: not applied, or repeatable and changed since.
  */
 List *
-migrate_catalog_pending(const char *project)
+migrate_catalog_registrations(const char *project, bool pending_only)
 {
 	static SPIPlanPtr plan = NULL;
 	CatalogArgs args = {0};
 
 	arg_text(&args, project);
+	arg_datum(&args, BOOLOID, BoolGetDatum(pending_only), false);
 	migrate_catalog_prepare(&plan,
 							"SELECT " MIGRATION_COLUMNS_NO_SCRIPTS " FROM migrate.migration"
 							" WHERE ($1 IS NULL OR project OPERATOR(pg_catalog.=) $1)"
-							" AND ((state OPERATOR(pg_catalog.<>) 'applied'"
+							" AND (NOT $2"
+							"  OR (state OPERATOR(pg_catalog.<>) 'applied'"
 							"   AND state OPERATOR(pg_catalog.<>) 'reverting')"
 							"  OR (kind OPERATOR(pg_catalog.=) 'repeatable'"
 							"   AND (applied_checksum IS NULL"
 							"    OR applied_checksum OPERATOR(pg_catalog.<>) checksum)))"
 							" ORDER BY kind DESC, project COLLATE pg_catalog.\"C\", version,"
-							" name COLLATE pg_catalog.\"C\"",
-							&args);
-	return migrate_catalog_fetch(plan, &args, 0);
-}
-
-/*
- * migrate_catalog_project
- *		Every registration of a project, without scripts: the versioned
- *		ones by version, then the repeatable ones by name.
- */
-List *
-migrate_catalog_project(const char *project)
-{
-	static SPIPlanPtr plan = NULL;
-	CatalogArgs args = {0};
-
-	arg_text(&args, project);
-	migrate_catalog_prepare(&plan,
-							"SELECT " MIGRATION_COLUMNS_NO_SCRIPTS " FROM migrate.migration"
-							" WHERE project COLLATE pg_catalog.\"C\" OPERATOR(pg_catalog.=) $1"
-							" ORDER BY kind DESC, version,"
 							" name COLLATE pg_catalog.\"C\"",
 							&args);
 	return migrate_catalog_fetch(plan, &args, 0);

@@ -69,8 +69,8 @@ extern char *migrate_catalog_highest_applied(const char *project,
 											 bool *any_applied);
 extern List *migrate_catalog_applied_newest_first(const char *project,
 												  int limit);
-extern List *migrate_catalog_pending(const char *project);
-extern List *migrate_catalog_project(const char *project);
+extern List *migrate_catalog_registrations(const char *project,
+										   bool pending_only);
 extern List *migrate_catalog_with_requires(bool applied_only);
 
 extern void migrate_catalog_record(const MigrationEvent *ev,

@@ -225,7 +225,7 @@ migrate_lint(const char *project, Tuplestorestate *tupstore,
 
 	if ((rc = SPI_connect()) != SPI_OK_CONNECT)
 		elog(ERROR, "SPI_connect failed: %s", SPI_result_code_string(rc));
-	pending = migrate_catalog_pending(project);
+	pending = migrate_catalog_registrations(project, true);
 	l.output = LINT_ROWS;
 	l.tupstore = tupstore;
 	l.tupdesc = tupdesc;
