@@ -522,8 +522,7 @@ migrate_adopt_history(PG_FUNCTION_ARGS)
 Datum
 migrate_lint_pending(PG_FUNCTION_ARGS)
 {
-	char	   *project = PG_ARGISNULL(0) ? NULL :
-	text_to_cstring(PG_GETARG_TEXT_PP(0));
+	char	   *project = PG_ARGISNULL(0) ? NULL : text_arg(fcinfo, 0);
 	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
 
 	if (project)
